@@ -1,0 +1,85 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { unstable_startWorker } from 'wrangler';
+import type { TestProject } from 'vitest/node';
+import type { TestServiceAccount } from './provided-context.js';
+
+/** A freshly generated RSA service-account key whose token_uri is the emulator's token endpoint. */
+function makeServiceAccount(tokenUri: string): TestServiceAccount {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const clientEmail = 'relay-test@test-project.iam.gserviceaccount.com';
+  const privateKeyId = randomBytes(20).toString('hex');
+  const keyJson = JSON.stringify({
+    type: 'service_account',
+    project_id: 'test-project',
+    private_key_id: privateKeyId,
+    private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    client_email: clientEmail,
+    client_id: '1234567890',
+    token_uri: tokenUri,
+  });
+  return {
+    keyJson,
+    clientEmail,
+    privateKeyId,
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+/** Recordings parsed by length (server payloads contain newlines), for the emulator-fidelity tests. */
+function loadRecordings(): Record<string, Array<{ dir: '>' | '<'; payload: string }>> {
+  const dir = new URL('./fixtures/recordings/', import.meta.url);
+  const out: Record<string, Array<{ dir: '>' | '<'; payload: string }>> = {};
+  for (const name of readdirSync(dir).filter((f) => f.endsWith('.websocket.log'))) {
+    const buf = readFileSync(new URL(name, dir));
+    const records: Array<{ dir: '>' | '<'; payload: string }> = [];
+    let i = 0;
+    while (i < buf.length) {
+      const d = String.fromCharCode(buf[i]!) as '>' | '<';
+      const space = buf.indexOf(0x20, i);
+      const len = Number(buf.subarray(i + 1, space).toString('ascii'));
+      // The recorder appends one '\n' to every payload and counts it in the length.
+      records.push({ dir: d, payload: buf.subarray(space + 1, space + 1 + len - 1).toString('utf8') });
+      i = space + 1 + len;
+    }
+    out[name.replace('.websocket.log', '')] = records;
+  }
+  return out;
+}
+
+// The emulator runs as its own Worker on a free 127.0.0.1 port, so the relay under test reaches it by URL
+// exactly as it would reach Google.
+export default async function setup(project: TestProject) {
+  // The key's token_uri must name the emulator, whose port is only known after it starts; the emulator
+  // takes the public part at start-up, so bind a port-independent path and fill the host in afterwards.
+  const tokenSecret = randomBytes(32).toString('hex');
+  const placeholder = makeServiceAccount('http://emulator.invalid/token');
+  const worker = await unstable_startWorker({
+    config: 'src/emulator/wrangler.toml',
+    bindings: {
+      EMULATOR_SERVICE_ACCOUNTS: {
+        type: 'plain_text',
+        value: JSON.stringify([
+          {
+            client_email: placeholder.clientEmail,
+            private_key_id: placeholder.privateKeyId,
+            public_key: placeholder.publicKeyPem,
+          },
+        ]),
+      },
+      EMULATOR_TOKEN_SECRET: { type: 'plain_text', value: tokenSecret },
+    },
+    dev: { server: { hostname: '127.0.0.1', port: 0 }, inspector: false, logLevel: 'warn' },
+  });
+  const url = (await worker.url).toString().replace(/\/$/, '');
+  const serviceAccount: TestServiceAccount = {
+    ...placeholder,
+    keyJson: JSON.stringify({ ...JSON.parse(placeholder.keyJson), token_uri: `${url}/token` }),
+  };
+  project.provide('emulatorUrl', url);
+  project.provide('serviceAccount', serviceAccount);
+  project.provide('recordings', loadRecordings());
+  return async () => {
+    await worker.dispose();
+  };
+}
