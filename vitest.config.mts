@@ -15,6 +15,7 @@ export default defineConfig({
             LIVE_API_URL: `${emulatorUrl.replace(/^http/, 'ws')}${LIVE_PATH}`,
             GOOGLE_CLOUD_PROJECT: 'test-project',
             GOOGLE_CLOUD_LOCATION: 'us-central1',
+            GOOGLE_ACCESS_TOKEN: 'test-access-token',
           },
         },
       };

@@ -7,7 +7,6 @@ export interface TestServiceAccount {
   publicKeyPem: string;
 }
 
-
 export type Recording = Array<{ dir: '>' | '<'; payload: string }>;
 
 declare module 'vitest' {

@@ -1,0 +1,417 @@
+// Edge-side batching of the client's PCM16LE mono input into `realtimeInput.audio` messages.
+// Google recommends 20–40 ms chunks and warns against buffering more (live-api-protocol.md §4.4), so a
+// batch is bounded both by size (the window) and by age (the hold time). Pure: no timers, no I/O — the
+// Durable Object drives it with its own clock and must flush() before relaying any other client message.
+import { decodeBase64, encodeBase64 } from './util/base64';
+
+/** Google's native input rate; `audio/pcm` without a `rate` parameter means this (§4.4). */
+export const PCM_DEFAULT_RATE = 16_000;
+export const PCM_MIN_RATE = 8_000;
+export const PCM_MAX_RATE = 48_000;
+export const BATCH_DEFAULT_WINDOW_MS = 40;
+export const BATCH_MIN_WINDOW_MS = 10;
+export const BATCH_MAX_WINDOW_MS = 200;
+export const BATCH_DEFAULT_HOLD_MS = 40;
+export const BATCH_MIN_HOLD_MS = 10;
+export const BATCH_MAX_HOLD_MS = 200;
+
+export interface BatchOptions {
+  /** Sample rate in Hz, declared upstream as `audio/pcm;rate=N`. */
+  readonly rate: number;
+  /** Target batch duration; 0 disables batching (each frame goes out as is, even-aligned). */
+  readonly windowMs: number;
+  /** Longest the oldest buffered sample may wait before poll() (or the next push) sends it. */
+  readonly holdMs: number;
+}
+
+export const DEFAULT_BATCH_OPTIONS: BatchOptions = Object.freeze({
+  rate: PCM_DEFAULT_RATE,
+  windowMs: BATCH_DEFAULT_WINDOW_MS,
+  holdMs: BATCH_DEFAULT_HOLD_MS,
+});
+
+/** Values as a client or a var supplies them: numbers or decimal strings; undefined or '' = default. */
+export interface BatchRequest {
+  readonly windowMs?: unknown;
+  readonly holdMs?: unknown;
+  readonly rate?: unknown;
+}
+
+export type BatchField = 'windowMs' | 'holdMs' | 'rate' | 'mimeType' | 'data';
+
+/** An invalid option or audio input; `message` is short enough (< 123 bytes) for a WebSocket close reason. */
+export class BatchError extends Error {
+  override readonly name = 'BatchError';
+  constructor(
+    readonly field: BatchField,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 16 ? `${value.slice(0, 16)}…` : value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return value === null ? 'null' : typeof value;
+}
+
+interface Bounds {
+  readonly min: number;
+  readonly max: number;
+  /** 0 is also accepted (window 0 = batching off). */
+  readonly zeroOk?: boolean;
+}
+const RATE_BOUNDS: Bounds = { min: PCM_MIN_RATE, max: PCM_MAX_RATE };
+const WINDOW_BOUNDS: Bounds = { min: BATCH_MIN_WINDOW_MS, max: BATCH_MAX_WINDOW_MS, zeroOk: true };
+const HOLD_BOUNDS: Bounds = { min: BATCH_MIN_HOLD_MS, max: BATCH_MAX_HOLD_MS };
+
+function parseBounded(field: BatchField, label: string, value: unknown, fallback: number, b: Bounds): number {
+  if (value === undefined) return fallback;
+  const digits = typeof value === 'string' && /^\s*\d+\s*$/.test(value);
+  const n = typeof value === 'number' ? value : digits ? Number(value) : NaN;
+  if (Number.isInteger(n) && ((n >= b.min && n <= b.max) || (b.zeroOk === true && n === 0))) return n;
+  const range = `${b.zeroOk ? '0 (off) or ' : ''}an integer from ${b.min} to ${b.max}`;
+  throw new BatchError(field, `${label} must be ${range}, got ${show(value)}`);
+}
+
+type Labels = Record<'windowMs' | 'holdMs' | 'rate', string>;
+
+function resolveWith(req: BatchRequest, defaults: BatchOptions, labels: Labels): BatchOptions {
+  // An empty query parameter or var means "not given".
+  const given = (v: unknown): unknown => (v === '' ? undefined : v);
+  return {
+    rate: parseBounded('rate', labels.rate, given(req.rate), defaults.rate, RATE_BOUNDS),
+    windowMs: parseBounded(
+      'windowMs',
+      labels.windowMs,
+      given(req.windowMs),
+      defaults.windowMs,
+      WINDOW_BOUNDS,
+    ),
+    holdMs: parseBounded('holdMs', labels.holdMs, given(req.holdMs), defaults.holdMs, HOLD_BOUNDS),
+  };
+}
+
+/**
+ * A client's connect-time choice, validated against the bounds. Out-of-bounds or malformed values are
+ * rejected (BatchError), never silently clamped: the client should learn its request was not honoured.
+ */
+export function resolveBatchOptions(
+  req: BatchRequest,
+  defaults: BatchOptions = DEFAULT_BATCH_OPTIONS,
+): BatchOptions {
+  return resolveWith(req, defaults, { windowMs: 'windowMs', holdMs: 'holdMs', rate: 'rate' });
+}
+
+/** Deployment defaults from vars (strings, or numbers if declared as TOML numbers); unset = built-in default. */
+export function batchDefaultsFromVars(vars: {
+  readonly AUDIO_BATCH_WINDOW_MS?: unknown;
+  readonly AUDIO_BATCH_HOLD_MS?: unknown;
+  readonly AUDIO_INPUT_RATE?: unknown;
+}): BatchOptions {
+  const req = {
+    windowMs: vars.AUDIO_BATCH_WINDOW_MS,
+    holdMs: vars.AUDIO_BATCH_HOLD_MS,
+    rate: vars.AUDIO_INPUT_RATE,
+  };
+  return resolveWith(req, DEFAULT_BATCH_OPTIONS, {
+    windowMs: 'AUDIO_BATCH_WINDOW_MS',
+    holdMs: 'AUDIO_BATCH_HOLD_MS',
+    rate: 'AUDIO_INPUT_RATE',
+  });
+}
+
+const PCM_TYPE = /^\s*audio\/pcm\s*(?:;|$)/i;
+const RATE_PARAM = /;\s*rate\s*=([^;]*)/i;
+
+/**
+ * The rate an `audio/pcm[;rate=N]` mimeType declares (16000 when it names none); null for any other
+ * media type, which the DO forwards unbatched after a flush(). Throws BatchError on a bad rate.
+ */
+export function pcmRateOf(mimeType: string): number | null {
+  if (!PCM_TYPE.test(mimeType)) return null;
+  const rate = RATE_PARAM.exec(mimeType)?.[1]?.trim();
+  if (rate === undefined) return PCM_DEFAULT_RATE;
+  return parseBounded('rate', 'audio/pcm rate', rate, PCM_DEFAULT_RATE, RATE_BOUNDS);
+}
+
+/** Window size in bytes: whole samples only, so a batch is always even-aligned. */
+export function windowBytesOf(opts: Pick<BatchOptions, 'rate' | 'windowMs'>): number {
+  return Math.floor((opts.windowMs * opts.rate) / 1000) * 2;
+}
+
+/** 'full': the window filled; 'hold': the oldest sample reached holdMs; 'frame': window 0 passthrough. */
+export type BatchReason = 'full' | 'hold' | 'flush' | 'rate' | 'frame';
+
+export interface Batch {
+  /** The serialized upstream JSON, ready for `ws.send`. */
+  readonly message: string;
+  readonly pcmBytes: number;
+  readonly durationMs: number;
+  readonly rate: number;
+  /** When the oldest sample in this batch was pushed (the caller's clock). */
+  readonly firstSampleAt: number;
+  readonly reason: BatchReason;
+}
+
+/**
+ * Bounded histogram for mean and percentiles: value v lands in bin ceil(v / binWidth), values above
+ * maxValue in one overflow bin. percentile() returns the bin's upper edge clamped to [min, max], so it is
+ * exact for values on the bin grid and otherwise overestimates by less than binWidth.
+ */
+export class Histogram {
+  readonly #bins: Uint32Array;
+  count = 0;
+  sum = 0;
+  min = Infinity;
+  max = -Infinity;
+
+  constructor(
+    maxValue = 250,
+    readonly binWidth = 1,
+  ) {
+    this.#bins = new Uint32Array(Math.ceil(maxValue / binWidth) + 2);
+  }
+
+  record(value: number): void {
+    const i = Math.min(Math.max(Math.ceil(value / this.binWidth), 0), this.#bins.length - 1);
+    this.#bins[i] = (this.#bins[i] ?? 0) + 1;
+    this.count++;
+    this.sum += value;
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+  }
+
+  get mean(): number {
+    return this.count === 0 ? NaN : this.sum / this.count;
+  }
+
+  /** Nearest-rank percentile, p in [0, 100]; NaN when empty. */
+  percentile(p: number): number {
+    if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile must be in [0, 100], got ${p}`);
+    if (this.count === 0) return NaN;
+    const rank = Math.max(1, Math.ceil((p / 100) * this.count));
+    const last = this.#bins.length - 1;
+    let seen = 0;
+    for (let i = 0; i < last; i++) {
+      seen += this.#bins[i] ?? 0;
+      if (seen >= rank) return Math.min(Math.max(i * this.binWidth, this.min), this.max);
+    }
+    return this.max;
+  }
+
+  snapshot(): { count: number; mean: number; p50: number; p95: number; max: number } {
+    return {
+      count: this.count,
+      mean: this.mean,
+      p50: this.percentile(50),
+      p95: this.percentile(95),
+      max: this.max,
+    };
+  }
+}
+
+export interface BatcherStats {
+  framesIn: number;
+  bytesIn: number;
+  batchesOut: number;
+  /** Upstream JSON bytes (the message is ASCII, so characters = bytes). */
+  bytesOut: number;
+  pcmBytesOut: number;
+  /** Pushes that left an odd byte carried to the next one. */
+  oddBytesCarried: number;
+  rateChanges: number;
+  readonly byReason: Record<BatchReason, number>;
+  readonly durationMs: Histogram;
+  /** How long each batch's oldest sample waited in the batcher: the latency batching adds. */
+  readonly waitMs: Histogram;
+}
+
+function decodeProtoBytes(data: string): Uint8Array {
+  try {
+    return decodeBase64(data);
+  } catch {
+    try {
+      return Uint8Array.fromBase64(data, { alphabet: 'base64url' });
+    } catch {
+      throw new BatchError('data', 'realtimeInput.audio.data is not valid base64');
+    }
+  }
+}
+
+const SUFFIX = '"}}}';
+const NONE: readonly Batch[] = Object.freeze([]);
+
+/**
+ * Per-conversation batcher. Contract with the DO: send every returned batch, in order; call flush() and
+ * send its batch before relaying any other client message; after each call, (re)arm one timer for
+ * deadline() and call poll() when it fires. Input is copied, so callers may reuse their frame buffers.
+ */
+export class PcmBatcher {
+  readonly stats: BatcherStats = {
+    framesIn: 0,
+    bytesIn: 0,
+    batchesOut: 0,
+    bytesOut: 0,
+    pcmBytesOut: 0,
+    oddBytesCarried: 0,
+    rateChanges: 0,
+    byReason: { full: 0, hold: 0, flush: 0, rate: 0, frame: 0 },
+    durationMs: new Histogram(),
+    waitMs: new Histogram(),
+  };
+  #opts: BatchOptions;
+  #windowBytes = 0;
+  #prefix = '';
+  // Preallocated to the window; bytes [0, #len) are buffered, and an odd #len means the last one is
+  // half a sample waiting for its partner.
+  #buf = new Uint8Array(0);
+  #window = new Uint8Array(0);
+  #len = 0;
+  /** When the oldest complete buffered sample arrived; null while fewer than 2 bytes are buffered. */
+  #since: number | null = null;
+
+  constructor(opts: BatchOptions) {
+    this.#opts = resolveBatchOptions(opts, opts);
+    this.#configure();
+  }
+
+  get options(): BatchOptions {
+    return this.#opts;
+  }
+  get windowBytes(): number {
+    return this.#windowBytes;
+  }
+  get bufferedBytes(): number {
+    return this.#len;
+  }
+
+  /**
+   * Appends PCM16LE audio; returns the batches to send now, in order (a shared empty array when none).
+   * A `rate` different from the current one flushes what is buffered first, at the old rate.
+   */
+  push(pcm: Uint8Array, now: number, rate: number = this.#opts.rate): readonly Batch[] {
+    const switched = rate === this.#opts.rate ? null : this.setRate(rate, now);
+    let out: Batch[] | null = switched ? [switched] : null;
+    this.stats.framesIn++;
+    this.stats.bytesIn += pcm.length;
+    if (this.#windowBytes === 0) out = this.#passThrough(pcm, now, out);
+    else out = this.#append(pcm, now, out);
+    // A late caller (timer fired after the deadline) gets the overdue audio with this frame's, in one batch.
+    const held = this.poll(now);
+    if (held) (out ??= []).push(held);
+    if (this.#len & 1) this.stats.oddBytesCarried++;
+    return out ?? NONE;
+  }
+
+  /** JSON `realtimeInput.audio`: standard or URL-safe base64 (proto3 JSON accepts both). */
+  pushBase64(data: string, mimeType: string, now: number): readonly Batch[] {
+    const rate = pcmRateOf(mimeType);
+    if (rate === null)
+      throw new BatchError('mimeType', `audio mimeType must be audio/pcm, got ${show(mimeType)}`);
+    return this.push(decodeProtoBytes(data), now, rate);
+  }
+
+  /** Everything buffered, in whole samples; an odd trailing byte stays carried. Call before any other message. */
+  flush(now: number): Batch | null {
+    return this.#flush(now, 'flush');
+  }
+
+  /** When the DO must call poll(); null when no complete sample is buffered. */
+  deadline(): number | null {
+    return this.#since === null ? null : this.#since + this.#opts.holdMs;
+  }
+
+  poll(now: number): Batch | null {
+    const due = this.deadline();
+    return due !== null && now >= due ? this.#flush(now, 'hold') : null;
+  }
+
+  /** Flushes at the old rate, then switches; the carried odd byte (if any) is kept, so alignment holds. */
+  setRate(rate: number, now: number): Batch | null {
+    const valid = parseBounded('rate', 'rate', rate, this.#opts.rate, RATE_BOUNDS);
+    if (valid === this.#opts.rate) return null;
+    const batch = this.#flush(now, 'rate');
+    this.#opts = { ...this.#opts, rate: valid };
+    this.stats.rateChanges++;
+    this.#configure();
+    return batch;
+  }
+
+  #configure(): void {
+    this.#windowBytes = windowBytesOf(this.#opts);
+    this.#prefix = `{"realtimeInput":{"audio":{"mimeType":"audio/pcm;rate=${this.#opts.rate}","data":"`;
+    const size = Math.max(this.#windowBytes, 2);
+    if (this.#buf.length < size) {
+      const next = new Uint8Array(size);
+      next.set(this.#buf.subarray(0, this.#len));
+      this.#buf = next;
+    }
+    this.#window = this.#buf.subarray(0, this.#windowBytes);
+  }
+
+  #append(pcm: Uint8Array, now: number, out: Batch[] | null): Batch[] | null {
+    const wb = this.#windowBytes;
+    const n = pcm.length;
+    let off = 0;
+    while (off < n) {
+      if (this.#len === 0 && n - off >= wb) {
+        // Aligned and a whole window available: encode straight from the frame, no copy.
+        (out ??= []).push(this.#emit(pcm.subarray(off, off + wb), now, now, 'full'));
+        off += wb;
+        continue;
+      }
+      const take = Math.min(wb - this.#len, n - off);
+      this.#buf.set(take === n ? pcm : pcm.subarray(off, off + take), this.#len);
+      if (this.#since === null && this.#len + take >= 2) this.#since = now;
+      this.#len += take;
+      off += take;
+      if (this.#len === wb) {
+        (out ??= []).push(this.#emit(this.#window, this.#since ?? now, now, 'full'));
+        this.#len = 0;
+        this.#since = null;
+      }
+    }
+    return out;
+  }
+
+  #passThrough(pcm: Uint8Array, now: number, out: Batch[] | null): Batch[] | null {
+    let data = pcm;
+    if (this.#len === 1) {
+      // Rare (a client splitting samples across frames): one copy to re-align.
+      data = new Uint8Array(pcm.length + 1);
+      data.set(this.#buf.subarray(0, 1));
+      data.set(pcm, 1);
+    }
+    const even = data.length & ~1;
+    if (even > 0) (out ??= []).push(this.#emit(data.subarray(0, even), now, now, 'frame'));
+    this.#len = data.length - even;
+    if (this.#len === 1) this.#buf.set(data.subarray(even));
+    return out;
+  }
+
+  #flush(now: number, reason: BatchReason): Batch | null {
+    const even = this.#len & ~1;
+    if (even === 0) return null;
+    const batch = this.#emit(this.#buf.subarray(0, even), this.#since ?? now, now, reason);
+    if (this.#len & 1) this.#buf.copyWithin(0, this.#len - 1, this.#len);
+    this.#len &= 1;
+    this.#since = null;
+    return batch;
+  }
+
+  #emit(pcm: Uint8Array, firstSampleAt: number, now: number, reason: BatchReason): Batch {
+    const message = this.#prefix + encodeBase64(pcm) + SUFFIX;
+    const rate = this.#opts.rate;
+    const durationMs = (pcm.length * 500) / rate;
+    const s = this.stats;
+    s.batchesOut++;
+    s.bytesOut += message.length;
+    s.pcmBytesOut += pcm.length;
+    s.byReason[reason]++;
+    s.durationMs.record(durationMs);
+    s.waitMs.record(now - firstSampleAt);
+    return { message, pcmBytes: pcm.length, durationMs, rate, firstSampleAt, reason };
+  }
+}

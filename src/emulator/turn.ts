@@ -1,0 +1,136 @@
+// A model turn: the planned server messages (shaped like the recordings) and a player that sends them spaced
+// by the chunk delay and can be cut off by a barge-in.
+import { encodeBase64 } from '../util/base64';
+import { chunkAudio, OUTPUT_RATE, synthesizeSpeech } from './audio';
+import {
+  GENERATION_COMPLETE,
+  inputTranscription,
+  modelAudio,
+  modelText,
+  outputTranscription,
+  turnComplete,
+  type FunctionCall,
+  type ServerMessage,
+} from './frames';
+import { usageFor, type HistoryEntry } from './model';
+import type { Modality } from './protocol';
+
+export interface TurnStep {
+  message: ServerMessage;
+  /** The part of the reply's text this message delivers; what was sent is what stays in history. */
+  historyText?: string;
+  /** Function calls this message asks for; pending from the moment it is sent. */
+  toolCalls?: FunctionCall[];
+}
+
+/** Text replies stream in small pieces, the first tiny (recordings README, observation 9). */
+const FIRST_TEXT_PIECE = 3;
+const TEXT_PIECE = 16;
+
+export function splitText(text: string): string[] {
+  const chars = Array.from(text);
+  const pieces: string[] = [];
+  for (let i = 0; i < chars.length; ) {
+    const size = i === 0 ? FIRST_TEXT_PIECE : TEXT_PIECE;
+    pieces.push(chars.slice(i, i + size).join(''));
+    i += size;
+  }
+  return pieces;
+}
+
+export interface SpokenReply {
+  /** What the model says: the TEXT reply, the transcription and the history entry. */
+  text: string;
+  /** 24 kHz PCM to send instead of synthesising `text` (the echo of an utterance). */
+  audio?: Uint8Array;
+}
+
+export interface PlanOptions {
+  modality: Modality;
+  outputTranscription: boolean;
+  /** Sent first as `inputTranscription` (audio input with `inputAudioTranscription`). */
+  inputTranscript?: string;
+  /** History the prompt token count is derived from. */
+  history: readonly HistoryEntry[];
+}
+
+/** modelTurn messages, then generationComplete, then turnComplete with usageMetadata in one frame. */
+export function planSpokenTurn(reply: SpokenReply, options: PlanOptions): TurnStep[] {
+  const steps: TurnStep[] = [];
+  if (options.inputTranscript !== undefined) steps.push({ message: inputTranscription(options.inputTranscript) });
+  let audioSeconds: number | undefined;
+  if (options.modality === 'TEXT') {
+    for (const piece of splitText(reply.text)) steps.push({ message: modelText(piece), historyText: piece });
+  } else {
+    const audio = reply.audio ?? synthesizeSpeech(reply.text);
+    audioSeconds = audio.length / 2 / OUTPUT_RATE;
+    if (options.outputTranscription) steps.push({ message: outputTranscription() });
+    const chars = Array.from(reply.text);
+    let sentBytes = 0;
+    let sentChars = 0;
+    for (const chunk of chunkAudio(audio)) {
+      sentBytes += chunk.length;
+      // The transcript advances with the audio, so its pieces also split mid-word and join back exactly.
+      const upTo = Math.round((chars.length * sentBytes) / audio.length);
+      const piece = chars.slice(sentChars, upTo).join('');
+      sentChars = upTo;
+      if (options.outputTranscription && piece) steps.push({ message: outputTranscription(piece) });
+      steps.push({ message: modelAudio(encodeBase64(chunk)), historyText: piece });
+    }
+  }
+  steps.push({ message: GENERATION_COMPLETE });
+  steps.push({ message: turnComplete(usageFor(options.history, { text: reply.text, audioSeconds })) });
+  return steps;
+}
+
+/** A toolCall message, then generationComplete; the turn then waits for the toolResponse. */
+export function planToolCall(calls: FunctionCall[]): TurnStep[] {
+  return [{ message: { toolCall: { functionCalls: calls } }, toolCalls: calls }, { message: GENERATION_COMPLETE }];
+}
+
+/** Sends steps one by one, `delayMs` apart; `cancel()` stops it for good (barge-in, close). */
+export class TurnPlayer {
+  private next = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private stopped = false;
+  /** Reply text actually delivered so far. */
+  sentText = '';
+
+  constructor(
+    private readonly steps: readonly TurnStep[],
+    private readonly delayMs: number,
+    private readonly onStep: (step: TurnStep) => void,
+    private readonly onEnd: () => void,
+  ) {}
+
+  start(): void {
+    this.schedule();
+  }
+
+  /** Whether generationComplete has gone out (a barge-in then interrupts only the playback). */
+  get generationComplete(): boolean {
+    return this.steps.slice(0, this.next).some((s) => s.message === GENERATION_COMPLETE);
+  }
+
+  cancel(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    if (this.next >= this.steps.length) {
+      this.stopped = true;
+      this.onEnd();
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      const step = this.steps[this.next++]!;
+      this.sentText += step.historyText ?? '';
+      this.onStep(step);
+      this.schedule();
+    }, this.delayMs);
+  }
+}

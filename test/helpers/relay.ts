@@ -1,0 +1,101 @@
+// Talking to the relay under test (through the Worker's real fetch handler) and steering the emulator behind it.
+import { exports } from 'cloudflare:workers';
+import { inject } from 'vitest';
+import { openSocket, tryOpenSocket, type JsonMessage, type TestSocket } from './ws';
+
+export const VERTEX_WS_PATH = '/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent';
+export const RELAY_ORIGIN = 'http://relay.test';
+
+export function relayFetch(path: string, init?: RequestInit): Promise<Response> {
+  return exports.default.fetch(`${RELAY_ORIGIN}${path}`, init);
+}
+
+const relay = { fetch: (url: string, init?: RequestInit) => exports.default.fetch(url, init) };
+
+export function connectRelay(
+  path = VERTEX_WS_PATH,
+  headers: Record<string, string> = {},
+): Promise<TestSocket> {
+  return openSocket(relay, `${RELAY_ORIGIN}${path}`, headers);
+}
+
+export function tryConnectRelay(path = VERTEX_WS_PATH, headers: Record<string, string> = {}) {
+  return tryOpenSocket(relay, `${RELAY_ORIGIN}${path}`, headers);
+}
+
+export function uniqueConversationId(): string {
+  return `test-${crypto.randomUUID()}`;
+}
+
+export interface SetupOptions {
+  model?: string;
+  modality?: 'TEXT' | 'AUDIO';
+  scenario?: string;
+  instruction?: string;
+  extra?: JsonMessage;
+}
+
+/** A client setup; the scenario marker in systemInstruction attaches the connection to an emulator scenario. */
+export function setupMessage(options: SetupOptions = {}): JsonMessage {
+  const text = [
+    options.instruction ?? 'You are a test assistant.',
+    options.scenario ? `[emulator-scenario:${options.scenario}]` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return {
+    setup: {
+      model: options.model ?? 'gemini-live-2.5-flash',
+      generationConfig: { responseModalities: [options.modality ?? 'TEXT'] },
+      systemInstruction: { parts: [{ text }] },
+      ...options.extra,
+    },
+  };
+}
+
+export const emulatorUrl = (): string => inject('emulatorUrl');
+
+export async function createScenario(spec: JsonMessage = {}): Promise<string> {
+  const response = await fetch(`${emulatorUrl()}/emulator/scenarios`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(spec),
+  });
+  if (response.status !== 201)
+    throw new Error(`scenario not created: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { id: string }).id;
+}
+
+export async function scenarioReport(id: string): Promise<JsonMessage> {
+  const response = await fetch(`${emulatorUrl()}/emulator/scenarios/${id}`);
+  if (!response.ok) throw new Error(`no report for scenario ${id}: ${response.status}`);
+  return (await response.json()) as JsonMessage;
+}
+
+export async function scenarioAudio(id: string): Promise<Uint8Array> {
+  const response = await fetch(`${emulatorUrl()}/emulator/scenarios/${id}/audio`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/** Text of a model turn's parts, joined exactly as sent. */
+export function turnText(messages: JsonMessage[]): string {
+  return messages
+    .flatMap((m) => m.serverContent?.modelTurn?.parts ?? [])
+    .map((p: JsonMessage) => p.text ?? '')
+    .join('');
+}
+
+export const isTurnComplete = (m: JsonMessage): boolean => m.serverContent?.turnComplete === true;
+
+/** Polls until the check passes (for state the emulator or relay reaches asynchronously). */
+export async function eventually(
+  check: () => Promise<boolean>,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

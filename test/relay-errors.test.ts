@@ -1,0 +1,169 @@
+// Bad input, upstream failures and teardown: every close a client can see, with its documented code.
+import { describe, expect, it } from 'vitest';
+import {
+  connectRelay,
+  createScenario,
+  eventually,
+  isTurnComplete,
+  relayFetch,
+  scenarioReport,
+  setupMessage,
+  uniqueConversationId,
+  VERTEX_WS_PATH,
+} from './helpers/relay';
+
+const utf8 = new TextEncoder();
+
+describe('bad client input is closed with a documented code', () => {
+  const cases: Array<[string, (send: (m: unknown) => void) => void, number, RegExp]> = [
+    ['malformed JSON', (send) => send('{"setup": '), 1007, /invalid JSON/],
+    ['a JSON array', (send) => send('[1,2]'), 1007, /expected a JSON object/],
+    ['two top-level keys', (send) => send({ setup: {}, clientContent: {} }), 1007, /exactly one/],
+    ['an unknown message', (send) => send({ hello: {} }), 1007, /unknown message/],
+    [
+      'a message before setup',
+      (send) => send({ realtimeInput: { text: 'hi' } }),
+      1008,
+      /first message must be setup/,
+    ],
+    [
+      'a setup with a wrong type',
+      (send) => send({ setup: { generationConfig: 'TEXT' } }),
+      1007,
+      /setup\.generationConfig/,
+    ],
+    [
+      'a model outside the allowlist',
+      (send) => send(setupMessage({ model: 'gemini-ultra-secret' })),
+      1008,
+      /not allowed/,
+    ],
+    ['a non-model string', (send) => send(setupMessage({ model: 'a/b/c' })), 1007, /setup\.model/],
+    [
+      'audio without data',
+      (send) => {
+        send(setupMessage());
+        send({ realtimeInput: { audio: { mimeType: 'audio/pcm;rate=16000' } } });
+      },
+      1007,
+      /realtimeInput\.audio/,
+    ],
+  ];
+  for (const [name, act, code, reason] of cases) {
+    it(`${name} → ${code}`, async () => {
+      const ws = await connectRelay();
+      act((m) => ws.send(typeof m === 'string' ? m : (m as Record<string, unknown>)));
+      const closed = await ws.closed();
+      expect(closed.code).toBe(code);
+      expect(closed.reason).toMatch(reason);
+    });
+  }
+
+  it('a second setup → 1008, and the upstream is torn down', async () => {
+    const scenario = await createScenario();
+    const ws = await connectRelay();
+    ws.send(setupMessage({ scenario }));
+    await ws.next();
+    ws.send(setupMessage({ scenario }));
+    expect(await ws.closed()).toEqual({ code: 1008, reason: 'setup may be sent only once per connection' });
+    await eventually(
+      async () => (await scenarioReport(scenario)).connections[0].open === false,
+      5000,
+      'upstream closed',
+    );
+  });
+
+  it('an oversized frame → 1009', async () => {
+    const ws = await connectRelay();
+    ws.send(setupMessage());
+    await ws.next();
+    ws.send(JSON.stringify({ realtimeInput: { text: 'x'.repeat(4 * 1024 * 1024 + 1) } }));
+    expect((await ws.closed()).code).toBe(1009);
+  });
+});
+
+describe('upstream failures reach the client', () => {
+  it('an upstream 1011 passes through with its reason', async () => {
+    const scenario = await createScenario({ default: { closeAfterMessages: 1 } });
+    const ws = await connectRelay();
+    ws.send(setupMessage({ scenario }));
+    await ws.next();
+    ws.send({ realtimeInput: { text: 'one' } });
+    expect(await ws.closed()).toEqual({ code: 1011, reason: 'Internal error encountered.' });
+  });
+
+  it('an upstream close reason longer than 123 bytes is cut to 123 UTF-8 bytes', async () => {
+    const long = 'é'.repeat(200);
+    const scenario = await createScenario({
+      default: { closeAfterMessages: 1, closeCode: 1011, closeReason: long.slice(0, 60) },
+    });
+    const ws = await connectRelay();
+    ws.send(setupMessage({ scenario }));
+    await ws.next();
+    ws.send({ realtimeInput: { text: 'one' } });
+    const closed = await ws.closed();
+    expect(closed.code).toBe(1011);
+    expect(utf8.encode(closed.reason).byteLength).toBeLessThanOrEqual(123);
+    expect(closed.reason.startsWith('éééé')).toBe(true);
+  });
+
+  it('an upstream protocol close (1007 for TEXT on a native-audio model) reaches the client with its reason', async () => {
+    const ws = await connectRelay();
+    ws.send(setupMessage({ model: 'gemini-live-2.5-flash-native-audio', modality: 'TEXT' }));
+    const closed = await ws.closed();
+    expect(closed).toEqual({ code: 1007, reason: 'Precondition check failed.' });
+  });
+});
+
+describe('teardown', () => {
+  it('a client close tears the upstream down', async () => {
+    const scenario = await createScenario();
+    const ws = await connectRelay();
+    ws.send(setupMessage({ scenario }));
+    await ws.next();
+    ws.close(1000, 'bye');
+    await eventually(
+      async () => (await scenarioReport(scenario)).connections[0].open === false,
+      5000,
+      'upstream closed',
+    );
+  });
+});
+
+describe('HTTP surface', () => {
+  it('non-upgrade requests to a WebSocket path get 426; unknown paths 404 JSON', async () => {
+    const plain = await relayFetch(VERTEX_WS_PATH);
+    expect(plain.status).toBe(426);
+    expect(await plain.json()).toMatchObject({ error: { code: 426 } });
+    const missing = await relayFetch('/nope');
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: 404 } });
+    expect(await (await relayFetch('/healthz')).json()).toEqual({ ok: true });
+  });
+
+  it('status endpoint counters match what the emulator counted', async () => {
+    const scenario = await createScenario();
+    const id = uniqueConversationId();
+    const ws = await connectRelay(`/v1/conversations/${id}/live`);
+    ws.send(setupMessage({ scenario }));
+    await ws.next();
+    ws.send({
+      clientContent: { turns: [{ role: 'user', parts: [{ text: 'count me' }] }], turnComplete: true },
+    });
+    await ws.until(isTurnComplete);
+    ws.send({ realtimeInput: { text: 'and me' } });
+    await ws.until(isTurnComplete);
+    const status = (await (await relayFetch(`/v1/conversations/${id}`)).json()) as Record<string, any>;
+    const report = await scenarioReport(scenario);
+    expect(status.model).toBe('gemini-live-2.5-flash');
+    expect(status.upstream.state).toBe('live');
+    expect(status.counters.upstreamOut.messages).toBe(report.consumed.length);
+    expect(status.counters.upstreamIn.messages).toBe(
+      Object.values(report.serverMessagesByType as Record<string, number>).reduce((a, b) => a + b, 0),
+    );
+    expect(status.counters.clientOut.messages).toBe(ws.frames.length);
+    expect(Date.parse(status.createdAt)).toBeLessThanOrEqual(Date.parse(status.lastActivityAt));
+    ws.close();
+    expect((await relayFetch(`/v1/conversations/${uniqueConversationId()}`)).status).toBe(404);
+  });
+});
