@@ -7,6 +7,7 @@ export default defineConfig({
   plugins: [
     cloudflareTest(async ({ inject }) => {
       const emulatorUrl = inject<string>('emulatorUrl');
+      const serviceAccount = inject<{ keyJson: string }>('serviceAccount');
       return {
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
@@ -15,7 +16,11 @@ export default defineConfig({
             LIVE_API_URL: `${emulatorUrl.replace(/^http/, 'ws')}${LIVE_PATH}`,
             GOOGLE_CLOUD_PROJECT: 'test-project',
             GOOGLE_CLOUD_LOCATION: 'us-central1',
-            GOOGLE_ACCESS_TOKEN: 'test-access-token',
+            GOOGLE_SERVICE_ACCOUNT_KEY: serviceAccount.keyJson,
+            // Short enough for tests to watch a dropped client's upstream end.
+            CLIENT_RESUME_GRACE_MS: '1500',
+            RELAY_API_KEYS: 'test-client=test-api-key,other-client=other-api-key',
+            RELAY_TOKEN_SECRET: 'test-token-secret-that-is-at-least-32-bytes-long',
           },
         },
       };

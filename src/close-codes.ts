@@ -27,6 +27,8 @@ export const CloseCode = {
   UpstreamAuthFailed: 4002,
   /** The session reached the maximum length its token allows. */
   SessionExpired: 4003,
+  /** Google's connection was lost and could not be resumed within the reconnect budget. */
+  ResumptionFailed: 4004,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

@@ -19,6 +19,15 @@ export interface Counters {
   /** Client messages by kind (setup, clientContent, realtimeInput, toolResponse, binaryAudio). */
   clientMessagesByKind: Record<string, number>;
   upstreamConnections: number;
+  /** Client audio frames in (binary PCM or JSON realtimeInput.audio) and the batches sent upstream for them. */
+  clientAudioFrames: number;
+  upstreamAudioBatches: number;
+  /** Bytes the binary_out framing saved the client versus the Live API's base64 JSON. */
+  binaryBytesSaved: number;
+  /** Upstream connections resumed (goAway handovers and reconnects) or restarted fresh. */
+  resumptions: number;
+  /** Clients closed with 1013 (flood, backpressure, queue limits). */
+  overloadCloses: number;
 }
 
 export function newCounters(): Counters {
@@ -30,6 +39,11 @@ export function newCounters(): Counters {
     serverMessagesByKind: {},
     clientMessagesByKind: {},
     upstreamConnections: 0,
+    clientAudioFrames: 0,
+    upstreamAudioBatches: 0,
+    binaryBytesSaved: 0,
+    resumptions: 0,
+    overloadCloses: 0,
   };
 }
 

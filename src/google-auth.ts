@@ -1,6 +1,7 @@
 // Google access tokens from a service-account key (live-api-protocol.md §6): the JWT-bearer exchange at the
 // key's token_uri by default, or a self-signed JWT (GOOGLE_AUTH_MODE=self-signed-jwt). One cached token per
 // key and isolate, shared by every conversation; one token request at a time.
+import { truncateReason } from './close-codes';
 import { importPKCS8, SignJWT } from 'jose';
 import { decodeBase64 } from './util/base64';
 
@@ -16,7 +17,6 @@ export const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
 export const DEFAULT_TOKEN_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 250, maxDelayMs: 2_000 };
 /** When a refresh finds the endpoint unavailable, a cached token with this much life left is still served. */
 export const STALE_TOKEN_MIN_REMAINING_MS = 60_000;
-const MAX_CLOSE_REASON_BYTES = 123;
 const MAX_TOKEN_SOURCES = 8;
 const SECRET_NAME = 'GOOGLE_SERVICE_ACCOUNT_KEY';
 const SET_SECRET = `wrangler secret put ${SECRET_NAME}`;
@@ -88,19 +88,12 @@ export class UpstreamAuthError extends Error {
   }
 }
 
-export function truncateUtf8(text: string, maxBytes: number): string {
-  const bytes = new TextEncoder().encode(text);
-  if (bytes.length <= maxBytes) return text;
-  // fatal: false drops a multi-byte character cut in half as U+FFFD; trim it off.
-  return new TextDecoder().decode(bytes.subarray(0, maxBytes)).replace(/\uFFFD$/, '');
-}
-
 function configError(code: string, problem: string, shortProblem: string): UpstreamAuthError {
   return new UpstreamAuthError(
     'config',
     code,
     `${SECRET_NAME} ${problem}. Set it to a service account's JSON key file with \`${SET_SECRET}\`.`,
-    truncateUtf8(`google auth: ${SECRET_NAME} ${shortProblem} (${SET_SECRET})`, MAX_CLOSE_REASON_BYTES),
+    truncateReason(`google auth: ${SECRET_NAME} ${shortProblem} (${SET_SECRET})`),
   );
 }
 
@@ -114,7 +107,7 @@ function rejectedError(code: string, status: number, description: string): Upstr
     'rejected',
     code,
     `token endpoint rejected the service account (HTTP ${status} ${code}${detail}); check ${SECRET_NAME}`,
-    truncateUtf8(reason, MAX_CLOSE_REASON_BYTES),
+    truncateReason(reason),
     status,
   );
 }
@@ -124,7 +117,7 @@ function unavailableError(code: string, attempts: number, status?: number): Upst
     'unavailable',
     code,
     `token endpoint unavailable (${code}) after ${attempts} attempt(s)`,
-    truncateUtf8(`google auth: token endpoint unavailable (${code}); retry later`, MAX_CLOSE_REASON_BYTES),
+    truncateReason(`google auth: token endpoint unavailable (${code}); retry later`),
     status,
   );
 }

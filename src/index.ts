@@ -1,12 +1,19 @@
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import {
-  checkConversationId,
-  forwardUpgrade,
-  isWebSocketUpgrade,
+  ClientAuthConfigError,
+  TokenRequestError,
+  authenticateApiKey,
+  authenticateRequest,
+  checkOrigin,
+  mintClientToken,
   newConversationId,
-  sessionStub,
-} from './conversations';
+  parseTokenRequest,
+  tokenSecretKey,
+  type AuthFailure,
+} from './client-auth';
+import { parseConnectOptions } from './connect-options';
+import { checkConversationId, fetchStatus, forwardUpgrade, isWebSocketUpgrade } from './conversations';
 
 export { LiveSession } from './live-session';
 
@@ -15,6 +22,32 @@ const app = new Hono<App>();
 
 app.get('/healthz', (c) => c.json({ ok: true }));
 
+/** Refusals carry a machine code beside the message: `{error: {code: 401, status: "token_expired", message}}`. */
+function refuse(
+  c: Context<App>,
+  failure: { status: AuthFailure['status'] | 400; code: string; message: string },
+) {
+  // The path only: a query string may carry ?access_token=.
+  console.log(
+    JSON.stringify({ event: 'refused', path: c.req.path, status: failure.status, code: failure.code }),
+  );
+  return c.json(
+    { error: { code: failure.status, status: failure.code, message: failure.message } },
+    failure.status,
+  );
+}
+
+app.post('/v1/tokens', async (c) => {
+  const auth = await authenticateApiKey(c.req.raw, c.env);
+  if (!auth.ok) return refuse(c, auth);
+  const body: unknown = await c.req.json().catch(() => {
+    throw new HTTPException(400, { message: 'the body must be a JSON object (it may be {})' });
+  });
+  const parsed = parseTokenRequest(body);
+  if (!parsed.ok) return refuse(c, parsed);
+  return c.json(await mintClientToken(c.env, auth.principal.subject, parsed.request), 201);
+});
+
 // The Vertex Live API path, so Google's own WebSocket examples work by changing only URL and token; Google's
 // JS SDK produces the `//ws/` double slash (protocol reference §1.1).
 const VERTEX_PATHS = ['v1', 'v1beta1'].flatMap((version) => {
@@ -22,30 +55,43 @@ const VERTEX_PATHS = ['v1', 'v1beta1'].flatMap((version) => {
   return [path, `/${path}`];
 });
 
-async function connect(c: Context<App>, conversationId: string): Promise<Response> {
+/** Authentication happens here, before the upgrade: a refused client never gets a socket. */
+async function connect(c: Context<App>, requested: string | undefined): Promise<Response> {
   if (!isWebSocketUpgrade(c.req.raw)) {
     throw new HTTPException(426, {
       message: 'this path accepts WebSocket upgrades only (Upgrade: websocket)',
     });
   }
-  const relayEvents = ['1', 'true'].includes(c.req.query('relay_events') ?? '');
-  return forwardUpgrade(c.env, c.req.raw, { conversationId, subject: 'anonymous', relayEvents });
+  // A relay without a usable token secret starts no session, whatever credential the client holds.
+  tokenSecretKey(c.env);
+  const options = parseConnectOptions((name) => c.req.query(name), c.env);
+  const origin = checkOrigin(c.req.raw, c.env);
+  if (!origin.ok) return refuse(c, origin);
+  const auth = await authenticateRequest(c.req.raw, c.env, { conversationId: requested });
+  if (!auth.ok) return refuse(c, auth);
+  const { principal } = auth;
+  return forwardUpgrade(c.env, c.req.raw, {
+    conversationId: requested ?? principal.conversation ?? newConversationId(),
+    subject: principal.subject,
+    constraints: principal.constraints ?? null,
+    subprotocol: auth.subprotocol ?? null,
+    ...options,
+  });
 }
 
 for (const path of VERTEX_PATHS) {
   app.all(path, (c) => {
     const requested = c.req.query('conversation');
-    return connect(c, requested ? checkConversationId(requested) : newConversationId());
+    return connect(c, requested === undefined ? undefined : checkConversationId(requested));
   });
 }
 app.all('/v1/conversations/:id/live', (c) => connect(c, checkConversationId(c.req.param('id'))));
 
 app.get('/v1/conversations/:id', async (c) => {
   const id = checkConversationId(c.req.param('id'));
-  const response = await sessionStub(c.env, id).fetch(new Request('https://session/status'));
-  const status = await response.json<{ conversation: string | null }>();
-  if (!status.conversation) throw new HTTPException(404, { message: `conversation ${id} not found` });
-  return c.json(status);
+  const auth = await authenticateRequest(c.req.raw, c.env, { conversationId: id });
+  if (!auth.ok) return refuse(c, auth);
+  return fetchStatus(c.env, id, auth.principal.subject);
 });
 
 app.notFound((c) =>
@@ -53,8 +99,13 @@ app.notFound((c) =>
 );
 
 app.onError((err, c) => {
-  if (err instanceof HTTPException) {
+  if (err instanceof HTTPException)
     return c.json({ error: { code: err.status, message: err.message } }, err.status);
+  if (err instanceof TokenRequestError) return c.json({ error: { code: 400, message: err.message } }, 400);
+  if (err instanceof ClientAuthConfigError) {
+    // An operator mistake: the message names the setting and how to set it, never its value.
+    console.error(`relay misconfigured: ${err.setting}`);
+    return c.json({ error: { code: 500, status: 'relay_misconfigured', message: err.message } }, 500);
   }
   console.error('relay: unhandled error', err instanceof Error ? err.stack : String(err));
   return c.json({ error: { code: 500, message: 'internal error' } }, 500);

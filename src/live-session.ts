@@ -1,84 +1,109 @@
-// One Durable Object per conversation: the client's socket (hibernation API) on one side, the Live API socket
-// on the other, and the state machine between them:
+// One Durable Object per conversation. The client's socket uses the hibernation API; the Live API side is an
+// UpstreamLink that outlives its connections (goAway handovers, drops). The conversation outlives the client's
+// socket too: for CLIENT_RESUME_GRACE_MS after a drop the upstream stays up and its messages are kept, so a
+// reconnecting client gets exactly what it missed; after that, the stored resumption handle continues it.
 //
-//   idle ──setup──▶ connecting ──setupComplete──▶ live ──either side closes──▶ idle
-//
-// `idle` holds nothing in memory, so the object may hibernate while a client sits connected without a setup.
+//   idle ──setup──▶ linked (UpstreamLink: connecting/live/switching/reconnecting) ──client gone──▶ grace ──▶ idle
 import { DurableObject } from 'cloudflare:workers';
-import { CloseCode, RelayClose, clientCloseForUpstream, truncateReason } from './close-codes';
-import {
-  MAX_CLIENT_FRAME_BYTES,
-  MAX_PENDING_BYTES,
-  MAX_PENDING_MESSAGES,
-  UPSTREAM_SETUP_TIMEOUT_MS,
-  resolveModel,
-  upstreamUrl,
-} from './config';
+import { BatchError, Histogram, PcmBatcher, pcmRateOf, type Batch } from './batcher';
+import { enforceSetupConstraints, isOwner, type TokenConstraints } from './client-auth';
+import { ClientFeed, relayEvent, splitAudio } from './client-feed';
+import { CloseCode, RelayClose, truncateReason } from './close-codes';
+import { MAX_CLIENT_FRAME_BYTES, resolveModel } from './config';
+import type { ConnectOptions } from './connect-options';
 import { count, countKind, newCounters, type Counters } from './counters';
+import { TextHistory } from './history';
 import {
+  isObject,
   parseClientMessage,
-  serverMessageKind,
   translateMediaChunks,
   type ClientMessage,
+  type Json,
   type JsonObject,
 } from './protocol';
-import { upstreamAuthorization } from './upstream-auth';
-import { byteLength, openUpstream, parseServerFrame } from './upstream';
-
-export type SessionState = 'idle' | 'connecting' | 'live';
+import { TokenBucket } from './rate-limit';
+import { byteLength } from './upstream';
+import { UpstreamLink } from './upstream-link';
 
 /** What the Worker tells the object about a connecting client (internal header, set only by the Worker). */
-export interface ConnectInfo {
+export interface ConnectInfo extends ConnectOptions {
   conversationId: string;
   subject: string;
-  relayEvents: boolean;
+  /** Limits from the client's token (allowed models, locked setup, maximum session length). */
+  constraints: TokenConstraints | null;
+  /** The subprotocol to echo in the 101 (never the token the client offered beside it). */
+  subprotocol: string | null;
 }
 
 interface Attachment extends ConnectInfo {
   connectedAt: number;
+  setupSent: boolean;
 }
 
 interface Meta {
   conversationId: string;
   owner: string;
   createdAt: number;
-  model: string | null;
+}
+
+interface StoredHandle {
+  handle: string;
+  at: number;
 }
 
 export const CONNECT_INFO_HEADER = 'x-relay-connect';
+const DEFAULT_GRACE_MS = 30_000;
+const DEFAULT_HANDLE_TTL_MS = 10 * 60_000;
 
 export class LiveSession extends DurableObject<Env> {
-  private state: SessionState = 'idle';
-  private upstream: WebSocket | null = null;
-  private pending: string[] = [];
-  private pendingBytes = 0;
-  private setupTimer: ReturnType<typeof setTimeout> | null = null;
+  private link: UpstreamLink | null = null;
+  private feed: ClientFeed | null = null;
+  private setupComplete: string | ArrayBuffer | null = null;
   private model: string | null = null;
+  private clientWantsUpdates = false;
+  private history = new TextHistory();
+  private batcher: PcmBatcher | null = null;
+  private batchTimer: ReturnType<typeof setTimeout> | null = null;
+  private graceTimer: ReturnType<typeof setTimeout> | null = null;
+  private sessionTimer: ReturnType<typeof setTimeout> | null = null;
+  private flood = new TokenBucket();
   private counters: Counters = newCounters();
+  private batchDurations = new Histogram();
   private lastActivityAt = Date.now();
 
   override async fetch(request: Request): Promise<Response> {
-    const url = new URL(request.url);
-    if (url.pathname === '/status') return Response.json(await this.status());
     const info = JSON.parse(request.headers.get(CONNECT_INFO_HEADER) ?? 'null') as ConnectInfo | null;
-    if (!info || request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
-      return new Response('not found', { status: 404 });
+    if (!info) return jsonError(404, 'not_found', 'not found');
+    const meta = await this.ctx.storage.get<Meta>('meta');
+    // A conversation belongs to the subject that created it: nobody else may attach, resume or read it.
+    if (meta && !isOwner({ subject: meta.owner }, { subject: info.subject, kind: 'api-key' })) {
+      return jsonError(403, 'not_owner', 'this conversation belongs to another subject');
     }
-    await this.ensureMeta(info);
+    if (new URL(request.url).pathname === '/status') {
+      return meta
+        ? Response.json(await this.status(meta))
+        : jsonError(404, 'not_found', 'conversation not found');
+    }
+    if (!meta) {
+      await this.ctx.storage.put('meta', {
+        conversationId: info.conversationId,
+        owner: info.subject,
+        createdAt: Date.now(),
+      } satisfies Meta);
+    }
     // One client per conversation: a newer connection of the owner takes over (e.g. after a network change).
-    for (const old of this.ctx.getWebSockets('client')) {
-      safeClose(old, CloseCode.Replaced, 'replaced by a newer connection to this conversation');
-    }
-    this.teardownUpstream(CloseCode.Normal, 'client replaced');
+    for (const old of this.ctx.getWebSockets('client'))
+      safeClose(old, CloseCode.Replaced, 'replaced by a newer connection');
+    this.flushAudio();
+    this.batcher = null;
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceTimer = null;
     const pair = new WebSocketPair();
-    const [client, server] = [pair[0], pair[1]];
-    this.ctx.acceptWebSocket(server, ['client']);
-    server.serializeAttachment({ ...info, connectedAt: Date.now() } satisfies Attachment);
-    return new Response(null, {
-      status: 101,
-      webSocket: client,
-      headers: { 'X-Conversation-Id': info.conversationId },
-    });
+    this.ctx.acceptWebSocket(pair[1], ['client']);
+    pair[1].serializeAttachment({ ...info, connectedAt: Date.now(), setupSent: false } satisfies Attachment);
+    const headers = new Headers({ 'X-Conversation-Id': info.conversationId });
+    if (info.subprotocol) headers.set('Sec-WebSocket-Protocol', info.subprotocol);
+    return new Response(null, { status: 101, webSocket: pair[0], headers });
   }
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
@@ -86,201 +111,417 @@ export class LiveSession extends DurableObject<Env> {
     const bytes = byteLength(data);
     count(this.counters.clientIn, bytes);
     try {
+      if (!this.flood.take())
+        throw new RelayClose(CloseCode.TryAgainLater, 'too many messages: slow down (flood limit)');
       if (bytes > MAX_CLIENT_FRAME_BYTES) {
         throw new RelayClose(
           CloseCode.MessageTooBig,
           `frame of ${bytes} bytes exceeds the ${MAX_CLIENT_FRAME_BYTES}-byte limit`,
         );
       }
-      if (typeof data !== 'string') {
-        throw new RelayClose(
-          CloseCode.UnsupportedData,
-          'binary frames are not accepted; send Live API JSON as text',
-        );
-      }
+      const attachment = ws.deserializeAttachment() as Attachment;
+      if (typeof data !== 'string') return this.onBinaryAudio(attachment, new Uint8Array(data));
       const message = parseClientMessage(data);
       countKind(this.counters.clientMessagesByKind, message.kind);
-      if (message.kind === 'setup') {
-        if (this.state !== 'idle')
-          throw new RelayClose(CloseCode.PolicyViolation, 'setup may be sent only once per connection');
-        await this.startUpstream(ws, message.body);
-        return;
-      }
-      if (this.state === 'idle') {
+      if (message.kind === 'setup') return await this.onSetup(ws, attachment, message.body);
+      if (!attachment.setupSent)
         throw new RelayClose(
           CloseCode.PolicyViolation,
           `the first message must be setup, got ${message.kind}`,
         );
-      }
-      this.sendUpstream(serializeForUpstream(message, data));
+      this.onClientMessage(message, data);
     } catch (err) {
-      this.fail(ws, err);
+      this.failClient(ws, err);
     }
   }
 
-  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    safeClose(ws, code === 1005 || code === 1006 ? CloseCode.Normal : code, reason);
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    safeClose(ws, code === 1005 || code === 1006 ? CloseCode.Normal : code, 'closed');
     if (this.ctx.getWebSockets('client').some((other) => other !== ws)) return;
-    this.teardownUpstream(CloseCode.Normal, 'client closed');
-    await this.persistCounters();
+    this.flushAudio();
+    this.batcher = null;
+    if (this.link) {
+      const grace = Number(this.env.CLIENT_RESUME_GRACE_MS ?? DEFAULT_GRACE_MS);
+      this.graceTimer = setTimeout(() => this.endLink(CloseCode.Normal, 'client did not come back'), grace);
+    }
+    await this.persist();
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    await this.webSocketClose(ws, 1006, 'client socket error');
+    await this.webSocketClose(ws, 1006);
   }
 
-  private async startUpstream(client: WebSocket, setup: JsonObject): Promise<void> {
-    const model = resolveModel(this.env, typeof setup.model === 'string' ? setup.model : undefined);
-    this.state = 'connecting';
-    this.model = model.id;
-    await this.ctx.storage.put('model', model.id);
-    const upstreamSetup = JSON.stringify({ setup: { ...setup, model: model.name } });
-    this.setupTimer = setTimeout(
-      () =>
-        this.fail(client, new RelayClose(CloseCode.BadGateway, 'upstream did not complete setup in time')),
-      UPSTREAM_SETUP_TIMEOUT_MS,
-    );
-    const socket = await openUpstream(upstreamUrl(this.env), await upstreamAuthorization(this.env));
-    if (this.state !== 'connecting') {
-      // The client went away while the handshake was in flight.
-      socket.close(CloseCode.Normal, 'client closed');
-      return;
+  private async onSetup(ws: WebSocket, attachment: Attachment, requested: JsonObject): Promise<void> {
+    if (attachment.setupSent)
+      throw new RelayClose(CloseCode.PolicyViolation, 'setup may be sent only once per connection');
+    const model = resolveModel(this.env, typeof requested.model === 'string' ? requested.model : undefined);
+    let setup = requested;
+    if (attachment.constraints) {
+      const allowed = enforceSetupConstraints(requested, attachment.constraints, model.id);
+      if (!allowed.ok) throw new RelayClose(CloseCode.PolicyViolation, allowed.message);
+      setup = allowed.setup as JsonObject;
     }
-    this.upstream = socket;
-    this.counters.upstreamConnections++;
-    socket.addEventListener('message', (event) => this.onUpstreamMessage(event.data));
-    socket.addEventListener('close', (event) => this.onUpstreamClose(socket, event.code, event.reason));
-    socket.addEventListener('error', () => this.onUpstreamClose(socket, 1006, 'upstream socket error'));
-    this.transmit(upstreamSetup);
+    ws.serializeAttachment({ ...attachment, setupSent: true } satisfies Attachment);
+    this.batcher = new PcmBatcher(attachment.audio);
+    this.clientWantsUpdates = setup.sessionResumption !== undefined;
+    if (attachment.constraints?.maxSessionSeconds)
+      this.limitSession(ws, attachment.constraints.maxSessionSeconds);
+    if (this.link && this.setupComplete) {
+      // The conversation is still up (the client came back within the grace period): no new upstream.
+      if (model.id !== this.model) {
+        throw new RelayClose(
+          CloseCode.PolicyViolation,
+          `the model cannot change within a conversation (it is ${this.model})`,
+        );
+      }
+      return this.deliverSetupComplete(ws, attachment, this.setupComplete, true);
+    }
+    this.model = model.id;
+    const handle = await this.storedHandle(setup);
+    const { sessionResumption: _own, ...rest } = setup;
+    const upstreamSetup: JsonObject = { ...rest, model: model.name };
+    if (attachment.contextCompression && upstreamSetup.contextWindowCompression === undefined) {
+      // Without compression audio sessions end at 15 minutes (§4.1).
+      upstreamSetup.contextWindowCompression = { slidingWindow: {} };
+    }
+    this.feed ??= new ClientFeed((await this.ctx.storage.get<number>('lastSeq')) ?? 0);
+    this.link = new UpstreamLink(
+      this.env,
+      { setup: upstreamSetup, handle, history: () => this.history.seed() },
+      {
+        message: (data, parsed, kind, fresh) => this.onServerMessage(data, parsed, kind, fresh),
+        connected: () => void this.counters.upstreamConnections++,
+        sent: (bytes) => count(this.counters.upstreamOut, bytes),
+        handle: (value) => void this.storeHandle(value),
+        notice: (event) => this.toClientEvent(event),
+        failed: (close) => this.onLinkFailed(close),
+      },
+    );
+    await this.ctx.storage.put('model', model.id);
+    await this.link.start();
   }
 
-  private onUpstreamMessage(data: string | ArrayBuffer): void {
+  /** A stored handle resumes the conversation after the grace period or a restart, while it is fresh. */
+  private async storedHandle(setup: JsonObject): Promise<string | null> {
+    const own = isObject(setup.sessionResumption) ? setup.sessionResumption.handle : undefined;
+    if (typeof own === 'string' && own) return own;
+    const stored = await this.ctx.storage.get<StoredHandle>('handle');
+    const ttl = Number(this.env.RESUMPTION_HANDLE_TTL_MS ?? DEFAULT_HANDLE_TTL_MS);
+    return stored && Date.now() - stored.at < ttl ? stored.handle : null;
+  }
+
+  private async storeHandle(handle: string | null): Promise<void> {
+    if (handle)
+      await this.ctx.storage.put({
+        handle: { handle, at: Date.now() } satisfies StoredHandle,
+        lastSeq: this.feed?.lastSeq ?? 0,
+      });
+    else await this.ctx.storage.delete('handle');
+  }
+
+  private onClientMessage(message: ClientMessage, raw: string): void {
+    const link = this.requireLink();
+    if (message.kind === 'realtimeInput') {
+      const body = message.body.mediaChunks !== undefined ? translateMediaChunks(message.body) : message.body;
+      const audio = body.audio;
+      if (Object.keys(body).length === 1 && isObject(audio) && pcmRateOf(String(audio.mimeType)) !== null) {
+        this.counters.clientAudioFrames++;
+        return this.batch(() =>
+          this.batcher!.pushBase64(String(audio.data), String(audio.mimeType), Date.now()),
+        );
+      }
+      if (typeof body.text === 'string') this.history.user(body.text);
+      this.flushAudio();
+      return link.send(
+        body === message.body && !raw.includes('_') ? raw : JSON.stringify({ realtimeInput: body }),
+      );
+    }
+    if (message.kind === 'clientContent') this.recordUserTurns(message.body);
+    // Everything else goes out after the audio before it: the batcher never reorders.
+    this.flushAudio();
+    // No underscore means the camelCase rewrite was a no-op: the client's own text goes upstream unchanged.
+    link.send(raw.includes('_') ? JSON.stringify(message.message) : raw);
+  }
+
+  private onBinaryAudio(attachment: Attachment, pcm: Uint8Array): void {
+    if (!attachment.setupSent)
+      throw new RelayClose(CloseCode.PolicyViolation, 'send setup before binary audio');
+    countKind(this.counters.clientMessagesByKind, 'binaryAudio');
+    this.counters.clientAudioFrames++;
+    this.batch(() => this.batcher!.push(pcm, Date.now()));
+  }
+
+  private batch(push: () => readonly Batch[]): void {
+    const link = this.requireLink();
+    let batches: readonly Batch[];
+    try {
+      batches = push();
+    } catch (err) {
+      if (err instanceof BatchError) throw new RelayClose(CloseCode.InvalidPayload, err.message);
+      throw err;
+    }
+    for (const batch of batches) this.sendBatch(link, batch);
+    this.scheduleBatchFlush();
+  }
+
+  private sendBatch(link: UpstreamLink, batch: Batch): void {
+    this.batchDurations.record(batch.durationMs);
+    this.counters.upstreamAudioBatches++;
+    link.send(batch.message);
+  }
+
+  /** One timer for the batcher's hold deadline: the oldest buffered sample never waits longer. */
+  private scheduleBatchFlush(): void {
+    if (this.batchTimer) clearTimeout(this.batchTimer);
+    this.batchTimer = null;
+    const deadline = this.batcher?.deadline();
+    if (deadline == null) return;
+    this.batchTimer = setTimeout(
+      () => {
+        this.batchTimer = null;
+        const batch = this.batcher?.poll(Date.now());
+        if (batch && this.link) this.sendBatch(this.link, batch);
+        this.scheduleBatchFlush();
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+  }
+
+  private flushAudio(): void {
+    const batch = this.batcher?.flush(Date.now());
+    if (batch && this.link) this.sendBatch(this.link, batch);
+    this.scheduleBatchFlush();
+  }
+
+  private onServerMessage(
+    data: string | ArrayBuffer,
+    parsed: JsonObject | null,
+    kind: string,
+    fresh: boolean,
+  ): void {
     this.lastActivityAt = Date.now();
     count(this.counters.upstreamIn, byteLength(data));
-    const message = parseServerFrame(data);
-    const kind = message ? serverMessageKind(message) : 'unparsed';
     countKind(this.counters.serverMessagesByKind, kind);
-    this.toClient(data);
-    if (kind === 'setupComplete' && this.state === 'connecting') {
-      this.state = 'live';
-      if (this.setupTimer) clearTimeout(this.setupTimer);
-      this.setupTimer = null;
-      for (const frame of this.pending) this.transmit(frame);
-      this.pending = [];
-      this.pendingBytes = 0;
+    if (kind === 'setupComplete') {
+      if (!fresh) return; // a resumed connection's setupComplete: the client already has one
+      this.setupComplete = data;
+      const client = this.client();
+      if (client)
+        this.deliverSetupComplete(client, client.deserializeAttachment() as Attachment, data, false);
+      return;
     }
+    // The relay handles goAway itself; resumption updates reach only clients that asked for them.
+    if (kind === 'goAway' || (kind === 'sessionResumptionUpdate' && !this.clientWantsUpdates)) return;
+    if (parsed) this.recordServerText(parsed);
+    this.feed!.record(data);
+    const client = this.client();
+    if (client) this.send(client, client.deserializeAttachment() as Attachment, data, parsed);
   }
 
-  private onUpstreamClose(socket: WebSocket, code: number, reason: string): void {
-    if (socket !== this.upstream) return;
-    this.upstream = null;
-    const close = clientCloseForUpstream(code, reason);
-    for (const client of this.ctx.getWebSockets('client')) safeClose(client, close.code, close.reason);
-    this.reset();
-    void this.persistCounters();
-  }
-
-  /** Client frames wait for setupComplete (§2.1: nothing may be sent before it), bounded. */
-  private sendUpstream(frame: string): void {
-    if (this.state === 'live') return this.transmit(frame);
-    if (this.pending.length >= MAX_PENDING_MESSAGES || this.pendingBytes + frame.length > MAX_PENDING_BYTES) {
-      throw new RelayClose(CloseCode.TryAgainLater, 'too many messages queued before setupComplete');
+  /** setupComplete, then (with relay events) `ready` and whatever the client missed since `last_seq`. */
+  private deliverSetupComplete(
+    ws: WebSocket,
+    attachment: Attachment,
+    frame: string | ArrayBuffer,
+    rejoined: boolean,
+  ): void {
+    this.sendRaw(ws, frame);
+    const feed = this.feed!;
+    const replay = attachment.lastSeq !== null ? feed.since(attachment.lastSeq) : { frames: [], gap: false };
+    if (attachment.relayEvents) {
+      const seq =
+        attachment.lastSeq !== null && !replay.gap
+          ? Math.min(attachment.lastSeq, feed.lastSeq)
+          : feed.lastSeq;
+      this.sendRaw(
+        ws,
+        relayEvent({
+          event: 'ready',
+          conversation: attachment.conversationId,
+          seq,
+          replayed: replay.frames.length,
+          gap: replay.gap,
+          rejoined,
+        }),
+      );
     }
-    this.pending.push(frame);
-    this.pendingBytes += frame.length;
+    for (const data of replay.frames) this.send(ws, attachment, data, null);
   }
 
-  private transmit(frame: string): void {
-    if (!this.upstream) return;
-    this.upstream.send(frame);
-    count(this.counters.upstreamOut, byteLength(frame));
-  }
-
-  private toClient(data: string | ArrayBuffer): void {
-    for (const client of this.ctx.getWebSockets('client')) {
-      try {
-        client.send(data);
-        count(this.counters.clientOut, byteLength(data));
-      } catch {
-        // The client is gone; webSocketClose tears the upstream down.
+  private send(
+    ws: WebSocket,
+    attachment: Attachment,
+    data: string | ArrayBuffer,
+    parsed: JsonObject | null,
+  ): void {
+    if (attachment.binaryOut) {
+      const split = splitAudio(
+        parsed ??
+          (JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data)) as JsonObject),
+      );
+      if (split) {
+        let sent = 0;
+        for (const pcm of split.audio) sent += this.sendRaw(ws, pcm);
+        if (split.rest) sent += this.sendRaw(ws, split.rest);
+        this.counters.binaryBytesSaved += byteLength(data) - sent;
+        return;
       }
     }
+    this.sendRaw(ws, data);
   }
 
-  private fail(client: WebSocket, err: unknown): void {
+  private sendRaw(ws: WebSocket, data: string | ArrayBuffer | Uint8Array): number {
+    const bytes = typeof data === 'string' ? byteLength(data) : data.byteLength;
+    try {
+      ws.send(data);
+      count(this.counters.clientOut, bytes);
+    } catch {
+      // The client is gone; webSocketClose starts the grace period.
+    }
+    return bytes;
+  }
+
+  private toClientEvent(event: Record<string, Json>): void {
+    if (event.event === 'resumed' || event.event === 'session_restarted') this.counters.resumptions++;
+    const client = this.client();
+    if (client && (client.deserializeAttachment() as Attachment).relayEvents)
+      this.sendRaw(client, relayEvent(event));
+  }
+
+  private onLinkFailed(close: RelayClose): void {
+    this.link = null;
+    this.setupComplete = null;
+    for (const client of this.ctx.getWebSockets('client')) safeClose(client, close.code, close.reason);
+    this.logLinkEnd('upstream', close.code, close.reason);
+    void this.persist();
+  }
+
+  private endLink(code: number, reason: string): void {
+    const link = this.link;
+    this.link = null;
+    this.setupComplete = null;
+    if (this.sessionTimer) clearTimeout(this.sessionTimer);
+    this.sessionTimer = null;
+    if (!link) return;
+    link.close(code, reason);
+    this.logLinkEnd('relay', code, reason);
+  }
+
+  private limitSession(ws: WebSocket, seconds: number): void {
+    if (this.sessionTimer) clearTimeout(this.sessionTimer);
+    this.sessionTimer = setTimeout(
+      () =>
+        this.failClient(
+          ws,
+          new RelayClose(CloseCode.SessionExpired, `session reached its ${seconds} s limit; get a new token`),
+        ),
+      seconds * 1000,
+    );
+  }
+
+  /** Closes the client with the error's code; a client error ends the upstream too (nothing to come back to). */
+  private failClient(ws: WebSocket, err: unknown): void {
     const close =
       err instanceof RelayClose
         ? err
         : new RelayClose(CloseCode.InternalError, 'internal relay error; retry the connection');
     if (!(err instanceof RelayClose))
-      console.error('live-session: unexpected error', err instanceof Error ? err.stack : err);
-    safeClose(client, close.code, close.reason);
-    this.teardownUpstream(CloseCode.Normal, 'client connection closed by the relay');
+      console.error('live-session: unexpected error', err instanceof Error ? err.stack : String(err));
+    if (close.code === CloseCode.TryAgainLater) this.counters.overloadCloses++;
+    safeClose(ws, close.code, close.reason);
+    this.endLink(CloseCode.Normal, 'client connection closed by the relay');
   }
 
-  private teardownUpstream(code: number, reason: string): void {
-    const socket = this.upstream;
-    this.upstream = null;
-    if (socket) safeClose(socket, code, reason);
-    this.reset();
+  private requireLink(): UpstreamLink {
+    if (!this.link) throw new RelayClose(CloseCode.BadGateway, 'the upstream session has ended; reconnect');
+    return this.link;
   }
 
-  private reset(): void {
-    if (this.setupTimer) clearTimeout(this.setupTimer);
-    this.setupTimer = null;
-    this.state = 'idle';
-    this.pending = [];
-    this.pendingBytes = 0;
+  private client(): WebSocket | null {
+    return this.ctx.getWebSockets('client')[0] ?? null;
   }
 
-  private async ensureMeta(info: ConnectInfo): Promise<void> {
-    if (await this.ctx.storage.get<Meta>('meta')) return;
-    const meta: Meta = {
-      conversationId: info.conversationId,
-      owner: info.subject,
-      createdAt: Date.now(),
-      model: null,
-    };
-    await this.ctx.storage.put('meta', meta);
+  private recordUserTurns(body: JsonObject): void {
+    if (!Array.isArray(body.turns)) return;
+    for (const turn of body.turns) {
+      if (!isObject(turn) || !Array.isArray(turn.parts)) continue;
+      const text = turn.parts.map((p) => (isObject(p) && typeof p.text === 'string' ? p.text : '')).join('');
+      if (turn.role === 'model') this.history.model(text);
+      else this.history.user(text);
+    }
   }
 
-  /** The owner of this conversation (null before its first connection). */
-  async owner(): Promise<string | null> {
-    return (await this.ctx.storage.get<Meta>('meta'))?.owner ?? null;
+  private recordServerText(parsed: JsonObject): void {
+    const content = parsed.serverContent;
+    if (!isObject(content)) return;
+    const input = isObject(content.inputTranscription) ? content.inputTranscription.text : undefined;
+    if (typeof input === 'string') this.history.user(input);
+    const output = isObject(content.outputTranscription) ? content.outputTranscription.text : undefined;
+    if (typeof output === 'string') this.history.model(output);
+    if (isObject(content.modelTurn) && Array.isArray(content.modelTurn.parts)) {
+      for (const part of content.modelTurn.parts)
+        if (isObject(part) && typeof part.text === 'string') this.history.model(part.text);
+    }
+    if (content.turnComplete === true) this.history.turnComplete();
   }
 
-  private async persistCounters(): Promise<void> {
-    await this.ctx.storage.put({ counters: this.counters, lastActivityAt: this.lastActivityAt });
+  /** One structured line per link: ids, model, codes and counts, never content or credentials. */
+  private logLinkEnd(closedBy: 'relay' | 'upstream', code: number, reason: string): void {
+    const { clientIn, upstreamOut, upstreamIn, clientOut, resumptions } = this.counters;
+    console.log(
+      JSON.stringify({
+        event: 'upstream_closed',
+        closedBy,
+        code,
+        reason,
+        model: this.model,
+        clientIn,
+        upstreamOut,
+        upstreamIn,
+        clientOut,
+        resumptions,
+      }),
+    );
   }
 
-  private async status() {
-    const meta = await this.ctx.storage.get<Meta>('meta');
+  private async persist(): Promise<void> {
+    await this.ctx.storage.put({
+      counters: this.counters,
+      lastActivityAt: this.lastActivityAt,
+      lastSeq: this.feed?.lastSeq ?? 0,
+    });
+  }
+
+  private async status(meta: Meta) {
     const stored = await this.ctx.storage.get<Counters>('counters');
     // In memory while a session runs; after hibernation the last persisted snapshot is the truth.
     const counters = this.counters.clientIn.messages > 0 || !stored ? this.counters : stored;
     return {
-      conversation: meta?.conversationId ?? null,
-      upstream: { state: this.state, connected: this.upstream !== null },
+      conversation: meta.conversationId,
+      upstream: {
+        state: this.link?.state ?? 'idle',
+        connections: this.link?.connections ?? 0,
+        unacknowledged: this.link?.unacknowledged ?? null,
+        handleStored: (await this.ctx.storage.get<StoredHandle>('handle')) !== undefined,
+      },
       model: this.model ?? (await this.ctx.storage.get<string>('model')) ?? null,
-      clients: this.ctx.getWebSockets('client').length,
-      createdAt: meta ? new Date(meta.createdAt).toISOString() : null,
+      client: {
+        connected: this.client() !== null,
+        lastSeq: this.feed?.lastSeq ?? null,
+        buffered: this.feed?.bufferedMessages ?? 0,
+      },
+      createdAt: new Date(meta.createdAt).toISOString(),
       lastActivityAt: new Date(
         Math.max(this.lastActivityAt, (await this.ctx.storage.get<number>('lastActivityAt')) ?? 0),
       ).toISOString(),
       counters,
+      audio: { batchMs: this.batchDurations.snapshot(), window: this.batcher?.options ?? null },
     };
   }
 }
 
-/**
- * Re-serialises only when the input used snake_case or the deprecated mediaChunks; otherwise the client's own
- * text goes upstream unchanged (no underscore means the camelCase rewrite was a no-op).
- */
-function serializeForUpstream(message: ClientMessage, raw: string): string {
-  if (message.kind === 'realtimeInput' && message.body.mediaChunks !== undefined) {
-    return JSON.stringify({ realtimeInput: translateMediaChunks(message.body) });
-  }
-  return raw.includes('_') ? JSON.stringify(message.message) : raw;
+function jsonError(status: number, code: string, message: string): Response {
+  return Response.json({ error: { code: status, status: code, message } }, { status });
 }
 
 function safeClose(ws: WebSocket, code: number, reason: string): void {

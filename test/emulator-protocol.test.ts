@@ -1,7 +1,14 @@
 // The emulator's endpoint, setup handshake, frame format and every close-code rule (protocol reference §0.2,
 // §2.1, §4.5).
 import { afterEach, describe, expect, it } from 'vitest';
-import { EmulatorClient, LIVE_PATH, MODEL, NATIVE_AUDIO_MODEL, emulatorUrl, modelText } from './helpers/emulator-client';
+import {
+  EmulatorClient,
+  LIVE_PATH,
+  MODEL,
+  NATIVE_AUDIO_MODEL,
+  emulatorUrl,
+  modelText,
+} from './helpers/emulator-client';
 import { createScenario, scenarioInstruction } from './helpers/emulator-control';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -16,7 +23,8 @@ async function closeAfter(...frames: string[]) {
   return client.waitForClose();
 }
 
-const setupFrame = (extra: Record<string, unknown> = {}) => JSON.stringify({ setup: { model: MODEL, ...extra } });
+const setupFrame = (extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ setup: { model: MODEL, ...extra } });
 const INVALID = { code: 1007, reason: 'Request contains an invalid argument.' };
 
 describe('endpoint', () => {
@@ -28,7 +36,11 @@ describe('endpoint', () => {
     expect(await unknown.json()).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
   });
 
-  it('refuses an upgrade without a bearer token with Google-shaped 401 JSON', async () => {
+  it('refuses an upgrade without an accepted bearer token with Google-shaped 401 JSON', async () => {
+    const refused = await fetch(emulatorUrl() + LIVE_PATH, {
+      headers: { Upgrade: 'websocket', Authorization: 'Bearer not-a-token-the-emulator-issued' },
+    });
+    expect(refused.status).toBe(401);
     const res = await fetch(emulatorUrl() + LIVE_PATH, { headers: { Upgrade: 'websocket' } });
     expect(res.status).toBe(401);
     expect(res.webSocket).toBeNull();
@@ -72,7 +84,9 @@ describe('setup', () => {
     const client = await EmulatorClient.connect();
     client.send({ setup: { model: MODEL, generation_config: { response_modalities: ['TEXT'] } } });
     await client.nextMessage();
-    client.send({ client_content: { turns: [{ role: 'user', parts: [{ text: 'snake' }] }], turn_complete: true } });
+    client.send({
+      client_content: { turns: [{ role: 'user', parts: [{ text: 'snake' }] }], turn_complete: true },
+    });
     const frames = await client.turn();
     expect(modelText(frames)).toBe('I heard you say "snake".');
     expect(frames.every((f) => !f.text.includes('_'))).toBe(true);
@@ -82,7 +96,9 @@ describe('setup', () => {
     const id = await createScenario({ default: { setupCompleteDelayMs: 200 } });
     const client = await EmulatorClient.connect();
     client.send({ setup: { model: MODEL, ...TEXT, systemInstruction: scenarioInstruction(id) } });
-    client.send({ clientContent: { turns: [{ role: 'user', parts: [{ text: 'first' }] }], turnComplete: false } });
+    client.send({
+      clientContent: { turns: [{ role: 'user', parts: [{ text: 'first' }] }], turnComplete: false },
+    });
     client.sendText('second');
     expect((await client.nextMessage()).setupComplete).toBeDefined();
     expect(modelText(await client.turn())).toBe('I heard you say "first second".');
@@ -118,13 +134,17 @@ describe('close codes', () => {
   it('closes 1008 for a short model name, naming the path version', async () => {
     expect(await closeAfter(JSON.stringify({ setup: { model: 'models/gemini-live-2.5-flash' } }))).toEqual({
       code: 1008,
-      reason: 'models/gemini-live-2.5-flash is not found for API version v1beta1, or is not supported for bidiGenerateContent',
+      reason:
+        'models/gemini-live-2.5-flash is not found for API version v1beta1, or is not supported for bidiGenerateContent',
     });
-    const v1 = await EmulatorClient.connect({ path: '/ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent' });
+    const v1 = await EmulatorClient.connect({
+      path: '/ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent',
+    });
     v1.send({ setup: { model: 'publishers/google/models/gemini-live-2.5-flash' } });
     expect(await v1.waitForClose()).toEqual({
       code: 1008,
-      reason: 'models/gemini-live-2.5-flash is not found for API version v1, or is not supported for bidiGenerateContent',
+      reason:
+        'models/gemini-live-2.5-flash is not found for API version v1, or is not supported for bidiGenerateContent',
     });
   });
 
@@ -132,7 +152,8 @@ describe('close codes', () => {
     const model = 'projects/p/locations/us-central1/publishers/google/models/gemini-9-ultra';
     expect(await closeAfter(JSON.stringify({ setup: { model } }))).toEqual({
       code: 1008,
-      reason: 'models/gemini-9-ultra is not found for API version v1beta1, or is not supported for bidiGenerateContent',
+      reason:
+        'models/gemini-9-ultra is not found for API version v1beta1, or is not supported for bidiGenerateContent',
     });
   });
 
@@ -145,12 +166,16 @@ describe('close codes', () => {
 
   it('accepts AUDIO on a native-audio model', async () => {
     const client = await EmulatorClient.connect();
-    client.send({ setup: { model: NATIVE_AUDIO_MODEL, generationConfig: { responseModalities: ['AUDIO'] } } });
+    client.send({
+      setup: { model: NATIVE_AUDIO_MODEL, generationConfig: { responseModalities: ['AUDIO'] } },
+    });
     expect((await client.nextMessage()).setupComplete).toBeDefined();
   });
 
   it('closes 1007 on realtimeInput.mediaChunks', async () => {
-    const frame = JSON.stringify({ realtimeInput: { mediaChunks: [{ mimeType: 'audio/pcm;rate=16000', data: 'AAAA' }] } });
+    const frame = JSON.stringify({
+      realtimeInput: { mediaChunks: [{ mimeType: 'audio/pcm;rate=16000', data: 'AAAA' }] },
+    });
     expect(await closeAfter(setupFrame(), frame)).toEqual({
       code: 1007,
       reason: 'realtime_input.media_chunks is deprecated. Use audio, video, or text instead.',
@@ -158,7 +183,9 @@ describe('close codes', () => {
   });
 
   it('closes 1007 on audio data that is not base64', async () => {
-    const frame = JSON.stringify({ realtimeInput: { audio: { mimeType: 'audio/pcm;rate=16000', data: '@@@' } } });
+    const frame = JSON.stringify({
+      realtimeInput: { audio: { mimeType: 'audio/pcm;rate=16000', data: '@@@' } },
+    });
     expect(await closeAfter(setupFrame(), frame)).toEqual(INVALID);
   });
 });

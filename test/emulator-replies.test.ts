@@ -20,7 +20,11 @@ const AUDIO = { generationConfig: { responseModalities: ['AUDIO'] } };
 const WEATHER_TOOLS = [
   {
     functionDeclarations: [
-      { name: 'get_weather', description: 'Weather in a city', parameters: { type: 'OBJECT', properties: {} } },
+      {
+        name: 'get_weather',
+        description: 'Weather in a city',
+        parameters: { type: 'OBJECT', properties: {} },
+      },
     ],
   },
 ];
@@ -34,7 +38,9 @@ async function ready(extra: Record<string, unknown>): Promise<EmulatorClient> {
 
 const totalBytes = (frames: Frame[]) => audioChunks(frames).reduce((n, c) => n + c.length, 0);
 const kinds = (frames: Frame[]) =>
-  frames.map((f) => (f.json.serverContent ? `serverContent.${Object.keys(f.json.serverContent)[0]}` : Object.keys(f.json)[0]));
+  frames.map((f) =>
+    f.json.serverContent ? `serverContent.${Object.keys(f.json.serverContent)[0]}` : Object.keys(f.json)[0],
+  );
 
 /** Sends speech (a tone) followed by enough silence to end the utterance, in 20 ms chunks. */
 function speak(client: EmulatorClient, ms: number, trailingSilenceMs = 600): void {
@@ -51,7 +57,10 @@ describe('text input', () => {
     expect(pieces.length).toBeGreaterThan(2);
     expect(pieces[0]!.json.serverContent?.modelTurn?.parts?.[0]?.text?.length).toBeLessThanOrEqual(3);
     expect(pieces.every((f) => f.json.serverContent?.modelTurn?.role === 'model')).toBe(true);
-    expect(kinds(frames).slice(-2)).toEqual(['serverContent.generationComplete', 'serverContent.turnComplete']);
+    expect(kinds(frames).slice(-2)).toEqual([
+      'serverContent.generationComplete',
+      'serverContent.turnComplete',
+    ]);
     const last = frames.at(-1)!;
     expect(Object.keys(last.json)).toEqual(['serverContent', 'usageMetadata']);
     const usage = last.json.usageMetadata!;
@@ -66,7 +75,9 @@ describe('text input', () => {
 
   it('waits for turnComplete and joins the pending user turns', async () => {
     const client = await ready(TEXT);
-    client.send({ clientContent: { turns: [{ role: 'user', parts: [{ text: 'one' }] }], turnComplete: false } });
+    client.send({
+      clientContent: { turns: [{ role: 'user', parts: [{ text: 'one' }] }], turnComplete: false },
+    });
     client.send({ clientContent: { turns: [{ role: 'user', parts: [{ text: 'two' }] }] } });
     expect(modelText(await client.turn())).toBe('I heard you say "one two".');
   });
@@ -129,7 +140,9 @@ describe('audio input', () => {
     const client = await ready({ ...AUDIO, inputAudioTranscription: {}, outputAudioTranscription: {} });
     speak(client, 1000);
     const frames = await client.turn();
-    expect(frames.find((f) => f.json.serverContent?.inputTranscription)?.json.serverContent?.inputTranscription).toEqual({
+    expect(
+      frames.find((f) => f.json.serverContent?.inputTranscription)?.json.serverContent?.inputTranscription,
+    ).toEqual({
       text: '[speech 1.00 s]',
     });
     expect(outputTranscript(frames)).toBe('[echo 1.00 s]');
@@ -148,7 +161,10 @@ describe('audio input', () => {
   });
 
   it('with automatic activity detection disabled, only activityStart/activityEnd delimit the utterance', async () => {
-    const client = await ready({ ...TEXT, realtimeInputConfig: { automaticActivityDetection: { disabled: true } } });
+    const client = await ready({
+      ...TEXT,
+      realtimeInputConfig: { automaticActivityDetection: { disabled: true } },
+    });
     client.send({ realtimeInput: { activityStart: {} } });
     // Silence and speech alike belong to the utterance; no amount of silence ends it.
     for (const chunk of chunks(concatBytes(silence(700), tone(300), silence(700)))) client.sendAudio(chunk);
@@ -196,15 +212,24 @@ describe('barge-in', () => {
   });
 
   it('interrupts a turn on activityStart', async () => {
-    const { client } = await slowClient({ ...AUDIO, realtimeInputConfig: { automaticActivityDetection: { disabled: true } } });
+    const { client } = await slowClient({
+      ...AUDIO,
+      realtimeInputConfig: { automaticActivityDetection: { disabled: true } },
+    });
     client.sendText('talk to me');
     await client.collectUntil((m) => m.serverContent?.modelTurn !== undefined);
     client.send({ realtimeInput: { activityStart: {} } });
-    expect(kinds(await client.turn()).slice(-2)).toEqual(['serverContent.interrupted', 'serverContent.turnComplete']);
+    expect(kinds(await client.turn()).slice(-2)).toEqual([
+      'serverContent.interrupted',
+      'serverContent.turnComplete',
+    ]);
   });
 
   it('does not interrupt under NO_INTERRUPTION: both turns complete in order', async () => {
-    const { client } = await slowClient({ ...TEXT, realtimeInputConfig: { activityHandling: 'NO_INTERRUPTION' } });
+    const { client } = await slowClient({
+      ...TEXT,
+      realtimeInputConfig: { activityHandling: 'NO_INTERRUPTION' },
+    });
     client.sendText('first');
     await client.collectUntil((m) => m.serverContent?.modelTurn !== undefined);
     client.sendText('second');
@@ -227,7 +252,9 @@ describe('function calling', () => {
     expect(fc).toMatchObject({ name: 'get_weather', args: { city: 'Paris' } });
     expect(fc.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(kinds(call)).not.toContain('serverContent.turnComplete');
-    client.send({ toolResponse: { functionResponses: [{ id: fc.id, name: 'get_weather', response: { temp_c: 21 } }] } });
+    client.send({
+      toolResponse: { functionResponses: [{ id: fc.id, name: 'get_weather', response: { temp_c: 21 } }] },
+    });
     const answer = await client.turn();
     expect(modelText(answer)).toBe('get_weather returned {"temp_c":21}.');
     expect((await scenarioReport(id)).turns).toBe(1);

@@ -11,7 +11,13 @@ import {
   silence,
   tone,
 } from './helpers/emulator-client';
-import { createScenario, reportWhen, scenarioAudio, scenarioInstruction, scenarioReport } from './helpers/emulator-control';
+import {
+  createScenario,
+  reportWhen,
+  scenarioAudio,
+  scenarioInstruction,
+  scenarioReport,
+} from './helpers/emulator-control';
 
 afterEach(() => EmulatorClient.closeAll());
 
@@ -75,19 +81,28 @@ describe('sessionResumptionUpdate', () => {
 
   it('updates every N consumed messages while idle audio streams in', async () => {
     const id = await createScenario({ resumptionUpdateEveryMessages: 3, resumptionUpdateEveryMs: 60_000 });
-    const { client } = await ready({ systemInstruction: scenarioInstruction(id), sessionResumption: { transparent: true } });
+    const { client } = await ready({
+      systemInstruction: scenarioInstruction(id),
+      sessionResumption: { transparent: true },
+    });
     await client.nextMessage();
     for (let i = 0; i < 6; i++) client.sendAudio(silence(20));
     const indexes: Array<string | undefined> = [];
     while (indexes.length < 2) {
-      indexes.push((await client.collectUntil(isUpdate)).at(-1)!.json.sessionResumptionUpdate!.lastConsumedClientMessageIndex);
+      indexes.push(
+        (await client.collectUntil(isUpdate)).at(-1)!.json.sessionResumptionUpdate!
+          .lastConsumedClientMessageIndex,
+      );
     }
     expect(indexes).toEqual(['3', '6']);
   });
 
   it('updates after a quiet interval when fewer than N messages arrived', async () => {
     const id = await createScenario({ resumptionUpdateEveryMessages: 1000, resumptionUpdateEveryMs: 50 });
-    const { client } = await ready({ systemInstruction: scenarioInstruction(id), sessionResumption: { transparent: true } });
+    const { client } = await ready({
+      systemInstruction: scenarioInstruction(id),
+      sessionResumption: { transparent: true },
+    });
     await client.nextMessage();
     client.sendAudio(silence(20));
     client.sendAudio(silence(20));
@@ -124,8 +139,14 @@ describe('resuming', () => {
   });
 
   it('refuses an unknown handle with 1007', async () => {
-    const client = await EmulatorClient.open({ model: MODEL, sessionResumption: { handle: 'no-such-handle' } });
-    expect(await client.waitForClose()).toEqual({ code: 1007, reason: 'Request contains an invalid argument.' });
+    const client = await EmulatorClient.open({
+      model: MODEL,
+      sessionResumption: { handle: 'no-such-handle' },
+    });
+    expect(await client.waitForClose()).toEqual({
+      code: 1007,
+      reason: 'Request contains an invalid argument.',
+    });
   });
 
   it('refuses an expired handle with 1007', async () => {
@@ -152,7 +173,10 @@ describe('resuming', () => {
       copy[0] = i + 1;
       return copy;
     });
-    const a = await ready({ systemInstruction: scenarioInstruction(id), sessionResumption: { transparent: true } });
+    const a = await ready({
+      systemInstruction: scenarioInstruction(id),
+      sessionResumption: { transparent: true },
+    });
     for (const chunk of sent) a.client.sendAudio(chunk);
     expect((await a.client.waitForClose()).code).toBe(1011);
     const updates = resumptionUpdates(a.client.frames).filter((u) => u.resumable);
@@ -166,10 +190,9 @@ describe('resuming', () => {
     await reportWhen(id, (r) => r.connections[1]!.lastConsumedIndex === sent.length - acked);
     expect(await scenarioAudio(id)).toEqual(concatBytes(...sent));
     const report = await scenarioReport(id);
-    expect(report.consumed.filter((c) => c.type === 'realtimeInput.audio').map((c) => [c.conn, c.index])).toEqual([
-      ...[1, 2, 3, 4].map((i) => [0, i]),
-      ...sent.slice(acked).map((_, i) => [1, i + 1]),
-    ]);
+    expect(
+      report.consumed.filter((c) => c.type === 'realtimeInput.audio').map((c) => [c.conn, c.index]),
+    ).toEqual([...[1, 2, 3, 4].map((i) => [0, i]), ...sent.slice(acked).map((_, i) => [1, i + 1])]);
     expect(report.messagesByType['realtimeInput.audio']).toBe(5 + sent.length - acked);
   });
 });

@@ -68,6 +68,8 @@ export default async function setup(project: TestProject) {
         ]),
       },
       EMULATOR_TOKEN_SECRET: { type: 'plain_text', value: tokenSecret },
+      // The whole auth chain is exercised: the emulator accepts only tokens its own /token endpoint issued.
+      EMULATOR_REQUIRE_ISSUED_TOKENS: { type: 'plain_text', value: 'true' },
     },
     dev: { server: { hostname: '127.0.0.1', port: 0 }, inspector: false, logLevel: 'warn' },
   });

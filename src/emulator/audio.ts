@@ -65,7 +65,9 @@ export function synthesizeSpeech(text: string): Uint8Array {
     const offset = index * perChar;
     for (let i = 0; i < perChar; i++) {
       const envelope = Math.min(1, i / fade, (perChar - 1 - i) / fade);
-      samples[offset + i] = Math.round(TONE_AMPLITUDE * envelope * Math.sin((2 * Math.PI * frequency * i) / OUTPUT_RATE));
+      samples[offset + i] = Math.round(
+        TONE_AMPLITUDE * envelope * Math.sin((2 * Math.PI * frequency * i) / OUTPUT_RATE),
+      );
     }
   });
   return samplesToBytes(samples);

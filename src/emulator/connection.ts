@@ -6,15 +6,15 @@ import {
   CLOSE,
   ProtocolError,
   parseClientFrame,
-  parseSetup,
-  realtimeInputTypes,
-  setupRouting,
+  describeMessage,
+  truncateReason,
   type ApiVersion,
   type ClientMessage,
   type CloseSpec,
-  type SetupConfig,
 } from './protocol';
+import { messageFaults, scheduleFaultTimers, type FaultHooks } from './faults';
 import { DEFAULTS, type FaultSpec } from './scenarios';
+import { parseSetup, setupRouting, type SetupConfig } from './setup';
 import type { ConnectionRecord, EmulatorState, Scenario, Session, SessionOwner } from './state';
 
 export interface ConnectionDefaults {
@@ -23,13 +23,6 @@ export interface ConnectionDefaults {
 }
 
 type Phase = 'awaitingSetup' | 'settingUp' | 'live' | 'closed';
-
-/** Close reasons are at most 123 UTF-8 bytes (RFC 6455 §5.5). */
-function truncateReason(reason: string): string {
-  const bytes = new TextEncoder().encode(reason);
-  if (bytes.length <= 123) return reason;
-  return new TextDecoder().decode(bytes.subarray(0, 123)).replace(/\uFFFD$/, '');
-}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
@@ -128,7 +121,9 @@ export class LiveConnection implements ConversationHost, SessionOwner {
     const resumed = routing.handle !== undefined ? this.hub.lookupHandle(routing.handle) : undefined;
     const scenario =
       resumed?.session.scenario ??
-      (routing.scenarioId !== undefined ? this.hub.scenarioFor(routing.scenarioId) : this.hub.anonymousScenario());
+      (routing.scenarioId !== undefined
+        ? this.hub.scenarioFor(routing.scenarioId)
+        : this.hub.anonymousScenario());
     this.scenario = scenario;
     const record = scenario.addConnection(this.sessionId, routing.handle !== undefined);
     this.record = record;
@@ -139,8 +134,10 @@ export class LiveConnection implements ConversationHost, SessionOwner {
 
     this.config_ = parseSetup(raw, this.version);
     if (routing.handle !== undefined) {
-      if (!resumed || this.fault.rejectHandle) throw new ProtocolError(CLOSE.invalidArgument);
-      if (this.fault.refuseConcurrentResume && resumed.session.current) throw new ProtocolError(CLOSE.unavailable);
+      if (!resumed || resumed.expired || this.fault.rejectHandle)
+        throw new ProtocolError(CLOSE.invalidArgument);
+      if (this.fault.refuseConcurrentResume && resumed.session.current)
+        throw new ProtocolError(CLOSE.unavailable);
     }
     const session = resumed?.session ?? this.hub.newSession(scenario);
     if (resumed) {
@@ -156,7 +153,7 @@ export class LiveConnection implements ConversationHost, SessionOwner {
     session.consume({ conn: record.ordinal, index: 0, type: 'setup' });
 
     this.phase = 'settingUp';
-    this.startFaultTimers();
+    scheduleFaultTimers(this.fault, this.defaults.lifetimeMs, this.faultHooks);
     const delay = this.fault.setupCompleteDelayMs ?? 0;
     if (delay > 0) this.after(delay, () => this.completeSetup());
     else this.completeSetup();
@@ -176,41 +173,30 @@ export class LiveConnection implements ConversationHost, SessionOwner {
   private consume(index: number, message: Exclude<ClientMessage, { kind: 'setup' }>): void {
     const scenario = this.scenario!;
     const record = this.record!;
-    const types = message.kind === 'realtimeInput' ? realtimeInputTypes(message.input) : [message.kind];
+    const { types, text, audio } = describeMessage(message);
     for (const type of types) scenario.messagesByType[type] = (scenario.messagesByType[type] ?? 0) + 1;
     record.lastConsumedIndex = index;
     // A superseded connection (its session resumed elsewhere) is counted but no longer changes the session.
     if (this.isCurrent) {
-      const audio = message.kind === 'realtimeInput' ? message.input.audio : undefined;
-      const text =
-        message.kind === 'clientContent'
-          ? message.turns.map((t) => t.text).join(' ')
-          : message.kind === 'realtimeInput'
-            ? message.input.text
-            : undefined;
+      const entry = { conn: record.ordinal, index, type: types[0] ?? message.kind };
       this.session.consume(
-        {
-          conn: record.ordinal,
-          index,
-          type: types[0] ?? message.kind,
-          ...(audio ? { bytes: audio.pcm.length } : {}),
-          ...(text !== undefined ? { text } : {}),
-        },
+        { ...entry, ...(audio ? { bytes: audio.pcm.length } : {}), ...(text !== undefined ? { text } : {}) },
         audio,
       );
       this.conversation?.handle(message);
     }
     this.messagesAfterSetup++;
-    const f = this.fault;
-    if (f.closeAfterMessages !== undefined && this.messagesAfterSetup >= f.closeAfterMessages) {
-      return this.closeWith(this.faultClose());
-    }
-    if (f.goAwayAfterMessages !== undefined && this.messagesAfterSetup >= f.goAwayAfterMessages) {
-      this.goAway(f.goAwayTimeLeftMs ?? DEFAULTS.goAwayTimeLeftMs);
-    }
+    messageFaults(this.fault, this.messagesAfterSetup, this.faultHooks);
+    if (this.phase === 'closed') return;
     this.sinceUpdate++;
     this.maybeAnnounce();
   }
+
+  private readonly faultHooks: FaultHooks = {
+    after: (ms, fn) => void this.after(ms, fn),
+    goAway: (timeLeftMs) => this.goAway(timeLeftMs),
+    close: (close) => this.closeWith(close),
+  };
 
   busyChanged(): void {
     this.announce();
@@ -250,21 +236,6 @@ export class LiveConnection implements ConversationHost, SessionOwner {
     };
     if (resumption.transparent) update.lastConsumedClientMessageIndex = String(this.ackedIndex);
     this.send({ sessionResumptionUpdate: update });
-  }
-
-  private startFaultTimers(): void {
-    const f = this.fault;
-    const lifetime = f.lifetimeMs ?? this.defaults.lifetimeMs;
-    const timeLeft = f.goAwayTimeLeftMs ?? DEFAULTS.goAwayTimeLeftMs;
-    // Vertex warns with goAway about 60 s before the ~10 min limit (protocol reference §3.4, §4.1).
-    this.after(Math.max(0, lifetime - timeLeft), () => this.goAway(Math.min(timeLeft, lifetime)));
-    this.after(lifetime, () => this.closeWith(CLOSE.connectionLifetime));
-    if (f.goAwayAfterMs !== undefined) this.after(f.goAwayAfterMs, () => this.goAway(timeLeft));
-    if (f.closeAfterMs !== undefined) this.after(f.closeAfterMs, () => this.closeWith(this.faultClose()));
-  }
-
-  private faultClose(): CloseSpec {
-    return { code: this.fault.closeCode ?? DEFAULTS.closeCode, reason: this.fault.closeReason ?? DEFAULTS.closeReason };
   }
 
   private goAway(timeLeftMs: number): void {

@@ -28,7 +28,12 @@ async function createScenario(request: Request, state: EmulatorState): Promise<R
   }
 }
 
-function scenarioRoute(scenario: Scenario | undefined, session: Session | undefined, state: EmulatorState, audio: boolean) {
+function scenarioRoute(
+  scenario: Scenario | undefined,
+  session: Session | undefined,
+  state: EmulatorState,
+  audio: boolean,
+) {
   if (!scenario) return null;
   return audio ? audioResponse(session) : Response.json(state.report(scenario, session));
 }
@@ -37,7 +42,8 @@ function scenarioRoute(scenario: Scenario | undefined, session: Session | undefi
 export async function handleControl(request: Request, state: EmulatorState): Promise<Response> {
   const { pathname } = new URL(request.url);
   if (pathname === '/emulator/scenarios') {
-    if (request.method !== 'POST') return jsonError(405, 'use POST to create a scenario', 'METHOD_NOT_ALLOWED');
+    if (request.method !== 'POST')
+      return jsonError(405, 'use POST to create a scenario', 'METHOD_NOT_ALLOWED');
     return createScenario(request, state);
   }
   const match = /^\/emulator\/(scenarios|sessions)\/([A-Za-z0-9_-]+)(\/audio)?$/.exec(pathname);
@@ -50,9 +56,16 @@ export async function handleControl(request: Request, state: EmulatorState): Pro
       response = scenarioRoute(scenario, scenario?.latestSession, state, audio !== undefined);
     } else {
       const entry = state.byConnection(id!);
-      response = scenarioRoute(entry?.scenario, entry?.session ?? entry?.scenario.latestSession, state, audio !== undefined);
+      response = scenarioRoute(
+        entry?.scenario,
+        entry?.session ?? entry?.scenario.latestSession,
+        state,
+        audio !== undefined,
+      );
     }
-    return response ?? jsonError(404, `no ${kind === 'scenarios' ? 'scenario' : 'session'} ${id}`, 'NOT_FOUND');
+    return (
+      response ?? jsonError(404, `no ${kind === 'scenarios' ? 'scenario' : 'session'} ${id}`, 'NOT_FOUND')
+    );
   }
   return jsonError(404, `no route for ${request.method} ${pathname}`, 'NOT_FOUND');
 }

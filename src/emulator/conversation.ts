@@ -11,7 +11,8 @@ import {
   toolResultReply,
   type HistoryEntry,
 } from './model';
-import type { ClientMessage, FunctionResponse, RealtimeInput, SetupConfig } from './protocol';
+import type { ClientMessage, FunctionResponse, RealtimeInput } from './protocol';
+import type { SetupConfig } from './setup';
 import type { Session } from './state';
 import { planSpokenTurn, planToolCall, TurnPlayer, type SpokenReply, type TurnStep } from './turn';
 import type { Utterance, VadEvent } from './vad';
@@ -113,11 +114,17 @@ export class Conversation {
     for (const response of responses) {
       // Vertex answers calls without ids and accepts responses without them (recordings README, obs. 6).
       const index = this.pendingCalls.findIndex((c) =>
-        response.id !== undefined ? c.id === response.id : response.name === undefined || c.name === response.name,
+        response.id !== undefined
+          ? c.id === response.id
+          : response.name === undefined || c.name === response.name,
       );
       const call = index >= 0 ? this.pendingCalls.splice(index, 1)[0] : undefined;
       const name = call?.name ?? response.name ?? 'function';
-      this.history.push({ role: 'user', text: `[${name} returned ${JSON.stringify(response.response)}]`, kind: 'toolResponse' });
+      this.history.push({
+        role: 'user',
+        text: `[${name} returned ${JSON.stringify(response.response)}]`,
+        kind: 'toolResponse',
+      });
       results.push({ name, response: response.response });
     }
     if (this.pendingCalls.length > 0 || results.length === 0) return;
@@ -141,7 +148,8 @@ export class Conversation {
   private interrupt(): void {
     if (this.player) {
       this.player.cancel();
-      if (this.player.sentText) this.history.push({ role: 'model', text: this.player.sentText, kind: 'reply' });
+      if (this.player.sentText)
+        this.history.push({ role: 'model', text: this.player.sentText, kind: 'reply' });
       this.player = undefined;
     }
     if (this.pendingCalls.length > 0) {
@@ -203,7 +211,11 @@ export class Conversation {
     if (step.toolCalls) {
       this.pendingCalls = [...step.toolCalls];
       for (const call of step.toolCalls) {
-        this.history.push({ role: 'model', text: `[call ${call.name} ${JSON.stringify(call.args)}]`, kind: 'toolCall' });
+        this.history.push({
+          role: 'model',
+          text: `[call ${call.name} ${JSON.stringify(call.args)}]`,
+          kind: 'toolCall',
+        });
       }
     }
     if (isTurnComplete(step.message) && this.player?.sentText) {

@@ -38,7 +38,11 @@ export type ServerMessage =
   | { toolCallCancellation: { ids: string[] } }
   | { goAway: { timeLeft: string } }
   | {
-      sessionResumptionUpdate: { newHandle: string; resumable: boolean; lastConsumedClientMessageIndex?: string };
+      sessionResumptionUpdate: {
+        newHandle: string;
+        resumable: boolean;
+        lastConsumedClientMessageIndex?: string;
+      };
     };
 
 /** Exactly what Vertex puts on the wire (recordings README, observation 1). */
@@ -74,7 +78,11 @@ export function modelText(text: string): ServerMessage {
 }
 
 export function modelAudio(data: string): ServerMessage {
-  return { serverContent: { modelTurn: { role: 'model', parts: [{ inlineData: { mimeType: OUTPUT_AUDIO_MIME, data } }] } } };
+  return {
+    serverContent: {
+      modelTurn: { role: 'model', parts: [{ inlineData: { mimeType: OUTPUT_AUDIO_MIME, data } }] },
+    },
+  };
 }
 
 /** Vertex opens an output transcription with an empty object (recordings README, observation 8). */

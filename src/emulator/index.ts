@@ -40,7 +40,11 @@ export default {
     const { pathname } = new URL(request.url);
     if (liveApiVersion(pathname)) {
       if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
-        return jsonError(426, 'this path accepts WebSocket upgrades only (Upgrade: websocket)', 'FAILED_PRECONDITION');
+        return jsonError(
+          426,
+          'this path accepts WebSocket upgrades only (Upgrade: websocket)',
+          'FAILED_PRECONDITION',
+        );
       }
       if (!(await isAcceptedBearer(request.headers.get('Authorization'), env))) {
         return Response.json(UNAUTHENTICATED, { status: 401 });

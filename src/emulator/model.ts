@@ -71,7 +71,11 @@ export function findToolCalls(text: string, declared: readonly string[]): ToolCa
 }
 
 /** What the model answers to a user text; `earlier` is the history before that text. */
-export function replyToText(text: string, earlier: readonly HistoryEntry[], declared: readonly string[]): Reply {
+export function replyToText(
+  text: string,
+  earlier: readonly HistoryEntry[],
+  declared: readonly string[],
+): Reply {
   const calls = findToolCalls(text, declared);
   if (calls.length) return { kind: 'toolCall', calls };
   if (HISTORY_QUESTION.test(text)) {

@@ -27,6 +27,13 @@ export function modelNotFound(modelId: string, version: ApiVersion): CloseSpec {
   };
 }
 
+/** Close reasons are at most 123 UTF-8 bytes (RFC 6455 §5.5). */
+export function truncateReason(reason: string): string {
+  const bytes = new TextEncoder().encode(reason);
+  if (bytes.length <= 123) return reason;
+  return new TextDecoder().decode(bytes.subarray(0, 123)).replace(/\uFFFD$/, '');
+}
+
 /** Thrown while handling a client frame; the connection closes with `close`. */
 export class ProtocolError extends Error {
   constructor(readonly close: CloseSpec) {
@@ -42,31 +49,6 @@ const LIVE_PATH = /^\/\/?ws\/google\.cloud\.aiplatform\.(v1|v1beta1)\.LlmBidiSer
 export function liveApiVersion(pathname: string): ApiVersion | null {
   const match = LIVE_PATH.exec(pathname);
   return match ? (match[1] as ApiVersion) : null;
-}
-
-export const KNOWN_MODELS: readonly string[] = [
-  'gemini-live-2.5-flash-native-audio',
-  'gemini-live-2.5-flash',
-  'gemini-live-2.5-flash-preview-native-audio-09-2025',
-  'gemini-2.0-flash-live-preview-04-09',
-  'gemini-3.1-flash-live-preview-04-2026',
-];
-
-const FULL_MODEL = /^projects\/[^/]+\/locations\/[^/]+\/publishers\/google\/models\/([^/]+)$/;
-
-export type Modality = 'AUDIO' | 'TEXT';
-
-export interface SetupConfig {
-  modelId: string;
-  modality: Modality;
-  systemText: string;
-  functionNames: string[];
-  vadDisabled: boolean;
-  silenceDurationMs?: number;
-  noInterruption: boolean;
-  resumption?: { handle?: string; transparent: boolean };
-  inputTranscription: boolean;
-  outputTranscription: boolean;
 }
 
 export interface TextTurn {
@@ -95,9 +77,9 @@ export type ClientMessage =
   | { kind: 'realtimeInput'; input: RealtimeInput }
   | { kind: 'toolResponse'; responses: FunctionResponse[] };
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
-function isObject(value: unknown): value is Json {
+export function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
@@ -108,7 +90,13 @@ function objectOrFail(value: unknown): Json {
 
 // Map-valued fields hold user data (function arguments, responses, schema property names): their keys are
 // left as the client wrote them.
-const OPAQUE_FIELDS = new Set(['args', 'response', 'properties', 'parametersJsonSchema', 'responseJsonSchema']);
+const OPAQUE_FIELDS = new Set([
+  'args',
+  'response',
+  'properties',
+  'parametersJsonSchema',
+  'responseJsonSchema',
+]);
 
 /** Proto3 JSON accepts both casings (protocol reference §2.1); the emulator works in lowerCamelCase. */
 export function camelizeKeys(value: unknown): unknown {
@@ -135,7 +123,8 @@ export function parseClientFrame(text: string): ClientMessage {
   const message = objectOrFail(camelizeKeys(raw));
   const keys = Object.keys(message);
   const key = keys[0];
-  if (keys.length !== 1 || key === undefined || !TOP_LEVEL.has(key)) throw new ProtocolError(CLOSE.invalidArgument);
+  if (keys.length !== 1 || key === undefined || !TOP_LEVEL.has(key))
+    throw new ProtocolError(CLOSE.invalidArgument);
   const body = objectOrFail(message[key]);
   switch (key) {
     case 'setup':
@@ -149,11 +138,9 @@ export function parseClientFrame(text: string): ClientMessage {
   }
 }
 
-function textOfParts(parts: unknown): string {
+export function textOfParts(parts: unknown): string {
   if (!Array.isArray(parts)) return '';
-  return parts
-    .map((part) => (isObject(part) && typeof part.text === 'string' ? part.text : ''))
-    .join('');
+  return parts.map((part) => (isObject(part) && typeof part.text === 'string' ? part.text : '')).join('');
 }
 
 function parseClientContent(body: Json): ClientMessage {
@@ -161,7 +148,10 @@ function parseClientContent(body: Json): ClientMessage {
   if (!Array.isArray(turns)) throw new ProtocolError(CLOSE.invalidArgument);
   const parsed = turns.map((turn) => {
     const content = objectOrFail(turn);
-    return { role: typeof content.role === 'string' ? content.role : 'user', text: textOfParts(content.parts) };
+    return {
+      role: typeof content.role === 'string' ? content.role : 'user',
+      text: textOfParts(content.parts),
+    };
   });
   // The SDK defaults turnComplete to true (protocol reference §2.3).
   return { kind: 'clientContent', turns: parsed, turnComplete: body.turnComplete !== false };
@@ -218,81 +208,18 @@ function parseToolResponse(body: Json): FunctionResponse[] {
   });
 }
 
-/** The `realtimeInput.*` counter names a message contributes to, in a fixed order. */
-export function realtimeInputTypes(input: RealtimeInput): string[] {
+/** What a consumed message contributes to the counters: its type names, text and audio. */
+export function describeMessage(message: Exclude<ClientMessage, { kind: 'setup' }>): {
+  types: string[];
+  text?: string;
+  audio?: { rate: number; pcm: Uint8Array };
+} {
+  if (message.kind === 'clientContent') {
+    return { types: ['clientContent'], text: message.turns.map((t) => t.text).join(' ') };
+  }
+  if (message.kind === 'toolResponse') return { types: ['toolResponse'] };
+  const { input } = message;
   const fields = ['audio', 'video', 'text', 'activityStart', 'activityEnd', 'audioStreamEnd'] as const;
-  return fields.filter((field) => input[field] !== undefined).map((field) => `realtimeInput.${field}`);
-}
-
-/** Every text of a systemInstruction: a plain string, a Content, or a list of parts. */
-export function systemInstructionText(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value)) return textOfParts(value);
-  if (isObject(value)) return textOfParts(value.parts);
-  return '';
-}
-
-const MODALITY_NUMBERS: Record<number, string> = { 1: 'TEXT', 2: 'IMAGE', 3: 'AUDIO' };
-const NO_INTERRUPTION_NUMBER = 2;
-
-/** Validates a setup body (already camelCased) into the emulator's config; throws ProtocolError. */
-export function parseSetup(setup: Json, version: ApiVersion): SetupConfig {
-  const model = setup.model;
-  if (typeof model !== 'string' || model === '') throw new ProtocolError(CLOSE.invalidArgument);
-  const full = FULL_MODEL.exec(model);
-  const modelId = full?.[1] ?? model.slice(model.lastIndexOf('/') + 1);
-  if (!full || !KNOWN_MODELS.includes(modelId)) throw new ProtocolError(modelNotFound(modelId, version));
-
-  const generation = isObject(setup.generationConfig) ? setup.generationConfig : {};
-  const modalities = Array.isArray(generation.responseModalities) ? generation.responseModalities : [];
-  const names = modalities.map((m) => (typeof m === 'number' ? (MODALITY_NUMBERS[m] ?? String(m)) : String(m)));
-  if (names.length > 1 || names.some((n) => n !== 'TEXT' && n !== 'AUDIO')) {
-    throw new ProtocolError(CLOSE.invalidArgument);
-  }
-  const modality: Modality = names[0] === 'TEXT' ? 'TEXT' : 'AUDIO';
-  if (modality === 'TEXT' && modelId.includes('native-audio')) throw new ProtocolError(CLOSE.preconditionFailed);
-
-  const functionNames: string[] = [];
-  for (const tool of Array.isArray(setup.tools) ? setup.tools : []) {
-    const declarations = isObject(tool) && Array.isArray(tool.functionDeclarations) ? tool.functionDeclarations : [];
-    for (const declaration of declarations) {
-      if (isObject(declaration) && typeof declaration.name === 'string') functionNames.push(declaration.name);
-    }
-  }
-
-  const realtime = isObject(setup.realtimeInputConfig) ? setup.realtimeInputConfig : {};
-  const detection = isObject(realtime.automaticActivityDetection) ? realtime.automaticActivityDetection : {};
-  const silence = Number(detection.silenceDurationMs);
-  const handling = realtime.activityHandling;
-
-  const resumption = isObject(setup.sessionResumption) ? setup.sessionResumption : undefined;
-  const handle = resumption && typeof resumption.handle === 'string' && resumption.handle !== '';
-
-  return {
-    modelId,
-    modality,
-    systemText: systemInstructionText(setup.systemInstruction),
-    functionNames,
-    vadDisabled: detection.disabled === true,
-    silenceDurationMs: Number.isFinite(silence) && silence > 0 ? silence : undefined,
-    noInterruption: handling === 'NO_INTERRUPTION' || handling === NO_INTERRUPTION_NUMBER,
-    resumption: resumption
-      ? { handle: handle ? (resumption.handle as string) : undefined, transparent: resumption.transparent === true }
-      : undefined,
-    inputTranscription: setup.inputAudioTranscription !== undefined,
-    outputTranscription: setup.outputAudioTranscription !== undefined,
-  };
-}
-
-const SCENARIO_MARKER = /\[emulator-scenario:([A-Za-z0-9_-]+)\]/;
-
-/**
- * What decides where a connection belongs, read before any validation so that even a refused setup is
- * counted in its scenario: the resumption handle and the `[emulator-scenario:<id>]` marker.
- */
-export function setupRouting(setup: Json): { handle?: string; scenarioId?: string } {
-  const resumption = isObject(setup.sessionResumption) ? setup.sessionResumption : {};
-  const handle = typeof resumption.handle === 'string' && resumption.handle !== '' ? resumption.handle : undefined;
-  const scenarioId = SCENARIO_MARKER.exec(systemInstructionText(setup.systemInstruction))?.[1];
-  return { handle, scenarioId };
+  const types = fields.filter((field) => input[field] !== undefined).map((field) => `realtimeInput.${field}`);
+  return { types: types.length ? types : ['realtimeInput'], text: input.text, audio: input.audio };
 }

@@ -75,7 +75,10 @@ function checkKeys(value: Json, allowed: readonly string[], where: string): void
 }
 
 function checkNumber(value: unknown, where: string): void {
-  if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_SPEC_MS)) {
+  if (
+    value !== undefined &&
+    (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_SPEC_MS)
+  ) {
     throw new SpecError(`${where} must be a number from 0 to ${MAX_SPEC_MS}`);
   }
 }
@@ -87,14 +90,18 @@ function parseFault(value: unknown, where: string): FaultSpec {
   checkKeys(value, [...FAULT_NUMBERS, ...FAULT_BOOLEANS, 'closeReason'], where);
   for (const key of FAULT_NUMBERS) checkNumber(value[key], `${where}.${key}`);
   for (const key of FAULT_BOOLEANS) {
-    if (value[key] !== undefined && typeof value[key] !== 'boolean') throw new SpecError(`${where}.${key} must be a boolean`);
+    if (value[key] !== undefined && typeof value[key] !== 'boolean')
+      throw new SpecError(`${where}.${key} must be a boolean`);
   }
   if (value.closeReason !== undefined && typeof value.closeReason !== 'string') {
     throw new SpecError(`${where}.closeReason must be a string`);
   }
   const code = value.closeCode;
   // 1005, 1006 and 1015 can't be sent (RFC 6455 §7.4.1).
-  if (typeof code === 'number' && !((code >= 1000 && code <= 1014 && ![1004, 1005, 1006].includes(code)) || (code >= 3000 && code <= 4999))) {
+  if (
+    typeof code === 'number' &&
+    !((code >= 1000 && code <= 1014 && ![1004, 1005, 1006].includes(code)) || (code >= 3000 && code <= 4999))
+  ) {
     throw new SpecError(`${where}.closeCode ${code} can't be sent in a close frame`);
   }
   return value as FaultSpec;

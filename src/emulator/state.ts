@@ -45,8 +45,12 @@ export interface ConsumedEntry {
 
 export class Scenario {
   readonly connections: ConnectionRecord[] = [];
-  readonly messagesByType: Record<string, number> = Object.fromEntries(CLIENT_MESSAGE_TYPES.map((t) => [t, 0]));
-  readonly serverMessagesByType: Record<string, number> = Object.fromEntries(SERVER_MESSAGE_TYPES.map((t) => [t, 0]));
+  readonly messagesByType: Record<string, number> = Object.fromEntries(
+    CLIENT_MESSAGE_TYPES.map((t) => [t, 0]),
+  );
+  readonly serverMessagesByType: Record<string, number> = Object.fromEntries(
+    SERVER_MESSAGE_TYPES.map((t) => [t, 0]),
+  );
   sessionCount = 0;
   latestSession: Session | undefined;
 
@@ -185,8 +189,18 @@ export class EmulatorState {
   /** setupComplete sessionId (one per connection) → where that connection belongs. */
   private readonly connections = new Map<string, { scenario: Scenario; session?: Session }>();
   private readonly handles = new Map<string, HandleEntry>();
+  /** Until when the state is worth keeping in memory: the last request's horizon or the last handle's expiry. */
+  retainUntil = 0;
 
-  constructor(private readonly defaultHandleTtlMs: number) {}
+  constructor(
+    private readonly defaultHandleTtlMs: number,
+    private readonly onRetain: () => void = () => {},
+  ) {}
+
+  retain(until: number): void {
+    this.retainUntil = Math.max(this.retainUntil, until);
+    this.onRetain();
+  }
 
   createScenario(spec: ScenarioSpec): Scenario {
     return this.add(new Scenario(`sc-${crypto.randomUUID()}`, spec, false));
@@ -222,14 +236,16 @@ export class EmulatorState {
     if (this.handles.size >= MAX_HANDLES) this.sweepHandles();
     const handle = `emu-${crypto.randomUUID()}`;
     const ttl = session.scenario.spec.handleTtlMs ?? this.defaultHandleTtlMs;
-    this.handles.set(handle, { session, snapshot: session.snapshot(), expiresAt: Date.now() + ttl });
+    const expiresAt = Date.now() + ttl;
+    this.handles.set(handle, { session, snapshot: session.snapshot(), expiresAt });
+    this.retain(expiresAt);
     return handle;
   }
 
-  lookupHandle(handle: string): HandleEntry | undefined {
+  /** The handle's entry, expired or not: a refused resume is still counted in the session's scenario. */
+  lookupHandle(handle: string): (HandleEntry & { expired: boolean }) | undefined {
     const entry = this.handles.get(handle);
-    if (entry && entry.expiresAt <= Date.now()) this.handles.delete(handle);
-    return entry && entry.expiresAt > Date.now() ? entry : undefined;
+    return entry && { ...entry, expired: entry.expiresAt <= Date.now() };
   }
 
   report(scenario: Scenario, session = scenario.latestSession): ScenarioReport {

@@ -13,7 +13,7 @@ import {
   type ServerMessage,
 } from './frames';
 import { usageFor, type HistoryEntry } from './model';
-import type { Modality } from './protocol';
+import type { Modality } from './setup';
 
 export interface TurnStep {
   message: ServerMessage;
@@ -26,11 +26,24 @@ export interface TurnStep {
 /** Text replies stream in small pieces, the first tiny (recordings README, observation 9). */
 const FIRST_TEXT_PIECE = 3;
 const TEXT_PIECE = 16;
+/** Vertex transcribed "We", then the next 61 characters in one piece (recordings README, observation 8). */
+const FIRST_TRANSCRIPT_PIECE = 2;
+const TRANSCRIPT_PIECE = 60;
+
+function transcriptPieces(chars: string[]): string[] {
+  const pieces: string[] = [];
+  for (let i = 0; i < chars.length;) {
+    const size = i === 0 ? FIRST_TRANSCRIPT_PIECE : TRANSCRIPT_PIECE;
+    pieces.push(chars.slice(i, i + size).join(''));
+    i += size;
+  }
+  return pieces;
+}
 
 export function splitText(text: string): string[] {
   const chars = Array.from(text);
   const pieces: string[] = [];
-  for (let i = 0; i < chars.length; ) {
+  for (let i = 0; i < chars.length;) {
     const size = i === 0 ? FIRST_TEXT_PIECE : TEXT_PIECE;
     pieces.push(chars.slice(i, i + size).join(''));
     i += size;
@@ -57,25 +70,35 @@ export interface PlanOptions {
 /** modelTurn messages, then generationComplete, then turnComplete with usageMetadata in one frame. */
 export function planSpokenTurn(reply: SpokenReply, options: PlanOptions): TurnStep[] {
   const steps: TurnStep[] = [];
-  if (options.inputTranscript !== undefined) steps.push({ message: inputTranscription(options.inputTranscript) });
+  if (options.inputTranscript !== undefined)
+    steps.push({ message: inputTranscription(options.inputTranscript) });
   let audioSeconds: number | undefined;
   if (options.modality === 'TEXT') {
     for (const piece of splitText(reply.text)) steps.push({ message: modelText(piece), historyText: piece });
   } else {
     const audio = reply.audio ?? synthesizeSpeech(reply.text);
     audioSeconds = audio.length / 2 / OUTPUT_RATE;
-    if (options.outputTranscription) steps.push({ message: outputTranscription() });
     const chars = Array.from(reply.text);
+    const transcript = options.outputTranscription ? transcriptPieces(chars) : [];
+    if (options.outputTranscription) steps.push({ message: outputTranscription() });
+    let transcribed = 0;
     let sentBytes = 0;
     let sentChars = 0;
     for (const chunk of chunkAudio(audio)) {
       sentBytes += chunk.length;
-      // The transcript advances with the audio, so its pieces also split mid-word and join back exactly.
       const upTo = Math.round((chars.length * sentBytes) / audio.length);
-      const piece = chars.slice(sentChars, upTo).join('');
+      // The transcript runs ahead of the audio, as in the Vertex recordings (empty, tiny, then the rest).
+      while (transcript.length && (transcribed < upTo || transcribed === 0)) {
+        const piece = transcript.shift()!;
+        transcribed += Array.from(piece).length;
+        steps.push({ message: outputTranscription(piece) });
+      }
+      // History keeps the text of the audio actually delivered, so a barge-in leaves a proportional prefix.
+      steps.push({
+        message: modelAudio(encodeBase64(chunk)),
+        historyText: chars.slice(sentChars, upTo).join(''),
+      });
       sentChars = upTo;
-      if (options.outputTranscription && piece) steps.push({ message: outputTranscription(piece) });
-      steps.push({ message: modelAudio(encodeBase64(chunk)), historyText: piece });
     }
   }
   steps.push({ message: GENERATION_COMPLETE });
@@ -85,7 +108,10 @@ export function planSpokenTurn(reply: SpokenReply, options: PlanOptions): TurnSt
 
 /** A toolCall message, then generationComplete; the turn then waits for the toolResponse. */
 export function planToolCall(calls: FunctionCall[]): TurnStep[] {
-  return [{ message: { toolCall: { functionCalls: calls } }, toolCalls: calls }, { message: GENERATION_COMPLETE }];
+  return [
+    { message: { toolCall: { functionCalls: calls } }, toolCalls: calls },
+    { message: GENERATION_COMPLETE },
+  ];
 }
 
 /** Sends steps one by one, `delayMs` apart; `cancel()` stops it for good (barge-in, close). */
@@ -105,11 +131,6 @@ export class TurnPlayer {
 
   start(): void {
     this.schedule();
-  }
-
-  /** Whether generationComplete has gone out (a barge-in then interrupts only the playback). */
-  get generationComplete(): boolean {
-    return this.steps.slice(0, this.next).some((s) => s.message === GENERATION_COMPLETE);
   }
 
   cancel(): void {

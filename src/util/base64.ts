@@ -7,7 +7,10 @@ declare global {
   interface Uint8ArrayConstructor {
     fromBase64(
       text: string,
-      options?: { alphabet?: 'base64' | 'base64url'; lastChunkHandling?: 'loose' | 'strict' | 'stop-before-partial' },
+      options?: {
+        alphabet?: 'base64' | 'base64url';
+        lastChunkHandling?: 'loose' | 'strict' | 'stop-before-partial';
+      },
     ): Uint8Array<ArrayBuffer>;
   }
 }

@@ -1,9 +1,11 @@
 // A minimal Live API client for talking to the emulator directly, with awaiting helpers that time out with
 // a clear message instead of hanging the test.
+import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { inject } from 'vitest';
 import { decodeBase64, encodeBase64 } from '../../src/util/base64';
 
-export const MODEL = 'projects/test-project/locations/us-central1/publishers/google/models/gemini-live-2.5-flash';
+export const MODEL =
+  'projects/test-project/locations/us-central1/publishers/google/models/gemini-live-2.5-flash';
 export const NATIVE_AUDIO_MODEL =
   'projects/test-project/locations/us-central1/publishers/google/models/gemini-live-2.5-flash-native-audio';
 export const LIVE_PATH = '/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent';
@@ -12,7 +14,10 @@ export const LIVE_PATH = '/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/Bid
 export interface ServerJson {
   setupComplete?: { sessionId?: string };
   serverContent?: {
-    modelTurn?: { role?: string; parts?: Array<{ text?: string; inlineData?: { mimeType: string; data: string } }> };
+    modelTurn?: {
+      role?: string;
+      parts?: Array<{ text?: string; inlineData?: { mimeType: string; data: string } }>;
+    };
     generationComplete?: boolean;
     turnComplete?: boolean;
     interrupted?: boolean;
@@ -23,7 +28,11 @@ export interface ServerJson {
   toolCall?: { functionCalls: Array<{ name: string; args: Record<string, unknown>; id?: string }> };
   toolCallCancellation?: { ids: string[] };
   goAway?: { timeLeft: string };
-  sessionResumptionUpdate?: { newHandle: string; resumable: boolean; lastConsumedClientMessageIndex?: string };
+  sessionResumptionUpdate?: {
+    newHandle: string;
+    resumable: boolean;
+    lastConsumedClientMessageIndex?: string;
+  };
 }
 
 export interface Frame {
@@ -43,6 +52,47 @@ export function emulatorUrl(): string {
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
+
+let bearer: Promise<string> | undefined;
+
+/**
+ * An access token from the emulator's own POST /token (the test emulator accepts no other), for a service
+ * account registered just for these tests so they never touch the counters of the relay's account.
+ */
+export function emulatorBearer(): Promise<string> {
+  bearer ??= (async () => {
+    const { privateKey, publicKey } = await generateKeyPair('RS256', { modulusLength: 2048 });
+    const kid = crypto.randomUUID().replaceAll('-', '');
+    const email = `emulator-tests-${kid.slice(0, 8)}@test-project.iam.gserviceaccount.com`;
+    const registered = await fetch(`${emulatorUrl()}/emulator/service-accounts`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        client_email: email,
+        private_key_id: kid,
+        public_key: await exportSPKI(publicKey),
+      }),
+    });
+    if (registered.status !== 201) throw new Error(`registering a test account: HTTP ${registered.status}`);
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await new SignJWT({ scope: 'https://www.googleapis.com/auth/cloud-platform' })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid })
+      .setIssuer(email)
+      .setAudience(`${emulatorUrl()}/token`)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 3600)
+      .sign(privateKey);
+    const res = await fetch(`${emulatorUrl()}/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }),
+    });
+    const body = (await res.json()) as { access_token?: string };
+    if (!body.access_token) throw new Error(`POST /token: HTTP ${res.status} ${JSON.stringify(body)}`);
+    return `Bearer ${body.access_token}`;
+  })();
+  return bearer;
+}
 
 export class EmulatorClient {
   private static readonly opened = new Set<EmulatorClient>();
@@ -66,9 +116,12 @@ export class EmulatorClient {
     });
   }
 
-  static async connect(options: { path?: string; authorization?: string | null } = {}): Promise<EmulatorClient> {
+  static async connect(
+    options: { path?: string; authorization?: string | null } = {},
+  ): Promise<EmulatorClient> {
     const headers: Record<string, string> = { Upgrade: 'websocket' };
-    if (options.authorization !== null) headers.Authorization = options.authorization ?? 'Bearer test';
+    if (options.authorization !== null)
+      headers.Authorization = options.authorization ?? (await emulatorBearer());
     const res = await fetch(emulatorUrl() + (options.path ?? LIVE_PATH), { headers });
     if (!res.webSocket) throw new Error(`no WebSocket upgrade: HTTP ${res.status} ${await res.text()}`);
     res.webSocket.accept();
@@ -108,7 +161,9 @@ export class EmulatorClient {
       const value = ready();
       if (value !== undefined) return value;
       if (this.closed && what !== 'close') {
-        throw new Error(`socket closed (${this.closed.code} ${this.closed.reason}) while waiting for ${what}`);
+        throw new Error(
+          `socket closed (${this.closed.code} ${this.closed.reason}) while waiting for ${what}`,
+        );
       }
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -198,12 +253,16 @@ export function chunks(pcm: Uint8Array, ms = 20, rate = 16000): Uint8Array[] {
 /** Decoded audio parts of the given frames. */
 export function audioChunks(frames: Frame[]): Uint8Array[] {
   return frames.flatMap((f) =>
-    (f.json.serverContent?.modelTurn?.parts ?? []).flatMap((p) => (p.inlineData ? [decodeBase64(p.inlineData.data)] : [])),
+    (f.json.serverContent?.modelTurn?.parts ?? []).flatMap((p) =>
+      p.inlineData ? [decodeBase64(p.inlineData.data)] : [],
+    ),
   );
 }
 
 export function modelText(frames: Frame[]): string {
-  return frames.map((f) => (f.json.serverContent?.modelTurn?.parts ?? []).map((p) => p.text ?? '').join('')).join('');
+  return frames
+    .map((f) => (f.json.serverContent?.modelTurn?.parts ?? []).map((p) => p.text ?? '').join(''))
+    .join('');
 }
 
 export function outputTranscript(frames: Frame[]): string {

@@ -14,7 +14,10 @@ export async function createScenario(spec: ScenarioSpec = {}): Promise<string> {
 }
 
 /** A system instruction that attaches the connection to scenario `id`. */
-export function scenarioInstruction(id: string, text = 'You are a test.'): { parts: Array<{ text: string }> } {
+export function scenarioInstruction(
+  id: string,
+  text = 'You are a test.',
+): { parts: Array<{ text: string }> } {
   return { parts: [{ text: `${text} [emulator-scenario:${id}]` }] };
 }
 
@@ -48,7 +51,8 @@ export async function reportWhen(
   for (;;) {
     const report = await scenarioReport(id);
     if (ready(report)) return report;
-    if (Date.now() > deadline) throw new Error(`report of ${id} never matched: ${JSON.stringify(report).slice(0, 2000)}`);
+    if (Date.now() > deadline)
+      throw new Error(`report of ${id} never matched: ${JSON.stringify(report).slice(0, 2000)}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

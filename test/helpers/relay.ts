@@ -12,15 +12,36 @@ export function relayFetch(path: string, init?: RequestInit): Promise<Response> 
 
 const relay = { fetch: (url: string, init?: RequestInit) => exports.default.fetch(url, init) };
 
+/** The API keys the test relay accepts (vitest.config.mts), by subject. */
+export const API_KEY = 'test-api-key';
+export const OTHER_API_KEY = 'other-api-key';
+export const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
+
+/** Connects with the test API key unless the caller passes its own credentials (or `{}` for none). */
 export function connectRelay(
   path = VERTEX_WS_PATH,
-  headers: Record<string, string> = {},
+  headers: Record<string, string> = bearer(API_KEY),
 ): Promise<TestSocket> {
   return openSocket(relay, `${RELAY_ORIGIN}${path}`, headers);
 }
 
-export function tryConnectRelay(path = VERTEX_WS_PATH, headers: Record<string, string> = {}) {
+export function tryConnectRelay(path = VERTEX_WS_PATH, headers: Record<string, string> = bearer(API_KEY)) {
   return tryOpenSocket(relay, `${RELAY_ORIGIN}${path}`, headers);
+}
+
+/** Mints a client token with an API key through POST /v1/tokens. */
+export async function mintToken(
+  body: Record<string, unknown> = {},
+  key = API_KEY,
+): Promise<{ token: string; conversation: string; expiresAt: string }> {
+  const response = await relayFetch('/v1/tokens', {
+    method: 'POST',
+    headers: { ...bearer(key), 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (response.status !== 201)
+    throw new Error(`token not minted: ${response.status} ${await response.text()}`);
+  return response.json();
 }
 
 export function uniqueConversationId(): string {

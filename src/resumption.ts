@@ -1,0 +1,134 @@
+// Session-resumption rules, kept pure so each can be tested on its own (protocol reference §5).
+import { isObject, type Json } from './protocol';
+
+/** Reconnect attempts after an unexpected upstream close, and the time budget they share. */
+export const RECONNECT_ATTEMPTS = 5;
+export const RECONNECT_BUDGET_MS = 20_000;
+export const RECONNECT_BASE_DELAY_MS = 100;
+export const RECONNECT_MAX_DELAY_MS = 3_000;
+/** Unacknowledged client bytes the relay keeps for replay; past this the upstream is not keeping up. */
+export const MAX_REPLAY_BYTES = 16 * 1024 * 1024;
+
+/** A protobuf Duration in JSON ("60s", "1.5s", "0.250s") in milliseconds; null when malformed. */
+export function parseDuration(value: unknown): number | null {
+  if (typeof value !== 'string') return null;
+  const match = /^(\d+(?:\.\d+)?)s$/.exec(value.trim());
+  return match ? Math.round(Number(match[1]) * 1000) : null;
+}
+
+export interface ResumptionUpdate {
+  resumable: boolean;
+  /** Non-empty only when resumable. */
+  handle: string | null;
+  /** The last client message (per-connection index, setup = 0) the update's state includes, if sent. */
+  lastConsumed: number | null;
+}
+
+/** Reads a sessionResumptionUpdate; int64 fields arrive as strings (§2.1). */
+export function readResumptionUpdate(body: Json | undefined): ResumptionUpdate | null {
+  if (!isObject(body)) return null;
+  const resumable = body.resumable === true;
+  const handle = typeof body.newHandle === 'string' && body.newHandle !== '' ? body.newHandle : null;
+  const raw = body.lastConsumedClientMessageIndex;
+  const index = typeof raw === 'string' || typeof raw === 'number' ? Number(raw) : NaN;
+  return {
+    resumable,
+    // Store a handle only when it is resumable and non-empty (§5.2).
+    handle: resumable ? handle : null,
+    lastConsumed: Number.isSafeInteger(index) && index >= 0 ? index : null,
+  };
+}
+
+/**
+ * Converts the server's lastConsumedClientMessageIndex into how many of this connection's client messages
+ * (after setup) the state includes. The counting base is undocumented (§5.3); the relay assumes setup = 0 and
+ * the first message after it = 1, as Vertex's best-practice recipe and the emulator do. An index beyond what
+ * was sent can only mean another base (setup = 1): it is clamped, so a frame is never acknowledged unsent, and
+ * the caller logs it. Returning too small a count re-sends a frame; too large would lose one — so clamp down.
+ */
+export function acknowledgedCount(
+  lastConsumed: number,
+  sent: number,
+): { count: number; suspicious: boolean } {
+  if (lastConsumed > sent) return { count: sent, suspicious: true };
+  return { count: lastConsumed, suspicious: false };
+}
+
+export interface ReplayEntry {
+  /** Per-connection index: 1 for the first message after setup. */
+  index: number;
+  frame: string;
+}
+
+/**
+ * Client messages sent on the current upstream connection that no resumption handle covers yet. On a switch to a
+ * new connection they are replayed in order, then numbering restarts with the new connection.
+ */
+export class ReplayBuffer {
+  private entries: ReplayEntry[] = [];
+  private head = 0;
+  private sent = 0;
+  private bytes = 0;
+
+  /** Records a frame sent upstream; returns its per-connection index. */
+  push(frame: string): number {
+    this.sent++;
+    this.entries.push({ index: this.sent, frame });
+    this.bytes += frame.length;
+    return this.sent;
+  }
+
+  /** Drops frames the state behind a stored handle includes (index ≤ count). */
+  acknowledge(count: number): void {
+    while (this.head < this.entries.length && this.entries[this.head]!.index <= count) {
+      this.bytes -= this.entries[this.head]!.frame.length;
+      this.head++;
+    }
+    // Compact now and then instead of shifting on every acknowledgement.
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Unacknowledged frames, oldest first; numbering restarts for the next connection. */
+  takeForReplay(): string[] {
+    const frames = this.entries.slice(this.head).map((e) => e.frame);
+    this.entries = [];
+    this.head = 0;
+    this.sent = 0;
+    this.bytes = 0;
+    return frames;
+  }
+
+  get sentCount(): number {
+    return this.sent;
+  }
+
+  get pendingBytes(): number {
+    return this.bytes;
+  }
+
+  get pendingCount(): number {
+    return this.entries.length - this.head;
+  }
+}
+
+/** Exponential backoff with full jitter: a random delay in [base, min(max, base·2^attempt)]. */
+export function backoffDelay(attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(RECONNECT_MAX_DELAY_MS, RECONNECT_BASE_DELAY_MS * 2 ** attempt);
+  return Math.round(RECONNECT_BASE_DELAY_MS + random() * (ceiling - RECONNECT_BASE_DELAY_MS));
+}
+
+/** Upstream closes worth resuming: network loss, server faults and the normal end of a connection's life. */
+export function isResumableClose(code: number): boolean {
+  return (
+    code === 1000 ||
+    code === 1001 ||
+    code === 1006 ||
+    code === 1011 ||
+    code === 1012 ||
+    code === 1013 ||
+    code === 1014
+  );
+}
