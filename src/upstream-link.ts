@@ -50,6 +50,8 @@ export interface LinkOptions {
 
 /** Milliseconds kept in reserve before goAway's deadline, and the most the relay waits for a resumable point. */
 const GOAWAY_MARGIN_MS = 5_000;
+/** A connection live this long before it drops gets a fresh reconnect budget. */
+const STABLE_CONNECTION_MS = 5_000;
 
 export class UpstreamLink {
   state: LinkState = 'connecting';
@@ -191,6 +193,7 @@ export class UpstreamLink {
     const first = this.connections === 1;
     const wasSwitching = this.state === 'switching';
     this.state = 'live';
+    this.liveSince = Date.now();
     if (this.previous) safeClose(this.previous, CloseCode.Normal, 'switched to a new connection');
     this.previous = null;
     this.events.message(data, parsed, 'setupComplete', first);
@@ -295,8 +298,12 @@ export class UpstreamLink {
     }
     if (this.state !== 'reconnecting') {
       if (this.state !== 'switching') this.lostAt = Date.now();
+      // A connection that died soon after it came up does not earn a fresh reconnect budget.
+      if (this.budgetStart === 0 || Date.now() - this.liveSince >= STABLE_CONNECTION_MS) {
+        this.attempt = 0;
+        this.budgetStart = this.lostAt;
+      }
       this.state = 'reconnecting';
-      this.attempt = 0;
       this.requeueUnacknowledged();
       this.events.notice({ event: 'reconnecting', reason: reason.slice(0, 80) });
     }
@@ -304,9 +311,11 @@ export class UpstreamLink {
   }
 
   private attempt = 0;
+  private budgetStart = 0;
+  private liveSince = 0;
 
   private retryLater(reason: string): void {
-    if (this.attempt >= RECONNECT_ATTEMPTS || Date.now() - this.lostAt > RECONNECT_BUDGET_MS) {
+    if (this.attempt >= RECONNECT_ATTEMPTS || Date.now() - this.budgetStart > RECONNECT_BUDGET_MS) {
       return this.fail(
         new RelayClose(
           CloseCode.ResumptionFailed,

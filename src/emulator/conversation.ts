@@ -82,6 +82,13 @@ export class Conversation {
     this.input({ kind: 'text', text });
   }
 
+  /** clientContent turns are in history unconditionally (§2.3), also when no completed turn follows them. */
+  private commitPendingUserText(): void {
+    const session = this.host.session;
+    for (const text of session.pendingUserText) this.history.push({ role: 'user', text, kind: 'text' });
+    session.pendingUserText = [];
+  }
+
   private realtimeInput(input: RealtimeInput): void {
     const { vad } = this.host.session;
     const manual = this.host.config.vadDisabled;
@@ -90,7 +97,10 @@ export class Conversation {
       const samples = bytesToSamples(input.audio.pcm);
       this.vadEvents(vad.push(samples, input.audio.rate, { manual, silenceMs: this.host.silenceMs }));
     }
-    if (input.text !== undefined) this.input({ kind: 'text', text: input.text });
+    if (input.text !== undefined) {
+      this.commitPendingUserText();
+      this.input({ kind: 'text', text: input.text });
+    }
     if (input.activityEnd) this.vadEvents(vad.end());
     // audioStreamEnd flushes automatic detection only; with manual activity it means nothing (§2.4).
     if (input.audioStreamEnd && !manual) this.vadEvents(vad.end());

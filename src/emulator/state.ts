@@ -2,7 +2,7 @@
 // resumed connections), resumption handles (snapshots of a session), and the reports built from them.
 import { SERVER_MESSAGE_TYPES } from './frames';
 import type { HistoryEntry } from './model';
-import { DEFAULTS, type FaultSpec, type ScenarioSpec } from './scenarios';
+import type { FaultSpec, ScenarioSpec } from './scenarios';
 import { Vad, type VadState } from './vad';
 
 export const CLIENT_MESSAGE_TYPES: readonly string[] = [

@@ -1,0 +1,92 @@
+// The pure resumption rules: durations, updates, the index base, the replay buffer, backoff.
+import { describe, expect, it } from 'vitest';
+import {
+  RECONNECT_BASE_DELAY_MS,
+  RECONNECT_MAX_DELAY_MS,
+  ReplayBuffer,
+  acknowledgedCount,
+  backoffDelay,
+  isResumableClose,
+  parseDuration,
+  readResumptionUpdate,
+} from '../src/resumption';
+
+describe('parseDuration', () => {
+  it('reads protobuf Durations, fractions included, and rejects anything else', () => {
+    expect(parseDuration('60s')).toBe(60_000);
+    expect(parseDuration('1.5s')).toBe(1500);
+    expect(parseDuration('0.250s')).toBe(250);
+    for (const bad of ['60', '60 ms', '-1s', '', 60, null, undefined]) expect(parseDuration(bad)).toBeNull();
+  });
+});
+
+describe('readResumptionUpdate', () => {
+  it('keeps a handle only when resumable and non-empty, and reads the int64 index from a string', () => {
+    expect(
+      readResumptionUpdate({ newHandle: 'h1', resumable: true, lastConsumedClientMessageIndex: '42' }),
+    ).toEqual({
+      resumable: true,
+      handle: 'h1',
+      lastConsumed: 42,
+    });
+    expect(readResumptionUpdate({ newHandle: 'h2', resumable: false })!.handle).toBeNull();
+    expect(readResumptionUpdate({ newHandle: '', resumable: true })!.handle).toBeNull();
+    expect(readResumptionUpdate({ resumable: true, lastConsumedClientMessageIndex: 7 })!.lastConsumed).toBe(
+      7,
+    );
+    expect(
+      readResumptionUpdate({ resumable: true, lastConsumedClientMessageIndex: 'x' })!.lastConsumed,
+    ).toBeNull();
+    expect(readResumptionUpdate('nope')).toBeNull();
+  });
+});
+
+describe('acknowledgedCount (setup = 0, first message = 1)', () => {
+  it('acknowledges up to the index, and never past what was sent (another base is clamped, not trusted)', () => {
+    expect(acknowledgedCount(0, 5)).toEqual({ count: 0, suspicious: false });
+    expect(acknowledgedCount(5, 5)).toEqual({ count: 5, suspicious: false });
+    expect(acknowledgedCount(6, 5)).toEqual({ count: 5, suspicious: true });
+  });
+});
+
+describe('ReplayBuffer', () => {
+  it('numbers frames per connection, drops acknowledged ones, replays the rest in order and renumbers', () => {
+    const buffer = new ReplayBuffer();
+    for (const f of ['a', 'b', 'c', 'd']) buffer.push(f);
+    buffer.acknowledge(2);
+    expect(buffer.pendingCount).toBe(2);
+    expect(buffer.pendingBytes).toBe(2);
+    expect(buffer.takeForReplay()).toEqual(['c', 'd']);
+    expect(buffer.push('e')).toBe(1);
+    buffer.acknowledge(0);
+    expect(buffer.takeForReplay()).toEqual(['e']);
+  });
+
+  it('stays correct across compaction with many frames', () => {
+    const buffer = new ReplayBuffer();
+    for (let i = 0; i < 5000; i++) buffer.push(`f${i}`);
+    for (let ack = 100; ack <= 4000; ack += 100) buffer.acknowledge(ack);
+    const rest = buffer.takeForReplay();
+    expect(rest).toHaveLength(1000);
+    expect(rest[0]).toBe('f4000');
+    expect(rest.at(-1)).toBe('f4999');
+  });
+});
+
+describe('backoff and close classification', () => {
+  it('backs off exponentially with jitter inside [base, max]', () => {
+    expect(backoffDelay(0, () => 0)).toBe(RECONNECT_BASE_DELAY_MS);
+    expect(backoffDelay(3, () => 1)).toBe(RECONNECT_BASE_DELAY_MS * 8);
+    expect(backoffDelay(20, () => 1)).toBe(RECONNECT_MAX_DELAY_MS);
+    for (let i = 0; i < 50; i++) {
+      const d = backoffDelay(i % 6);
+      expect(d).toBeGreaterThanOrEqual(RECONNECT_BASE_DELAY_MS);
+      expect(d).toBeLessThanOrEqual(RECONNECT_MAX_DELAY_MS);
+    }
+  });
+
+  it('resumes after drops, server faults and normal ends, not after the client’s own protocol errors', () => {
+    for (const code of [1000, 1001, 1006, 1011, 1013, 1014]) expect(isResumableClose(code)).toBe(true);
+    for (const code of [1002, 1003, 1007, 1008, 1009, 4000]) expect(isResumableClose(code)).toBe(false);
+  });
+});
