@@ -1,5 +1,5 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 const LIVE_PATH = '/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent';
 
@@ -27,6 +27,8 @@ export default defineConfig({
     }),
   ],
   test: {
+    // The browser tests run in Node (vitest.page.config.mts), not in workerd.
+    exclude: [...configDefaults.exclude, 'test/page/**'],
     globalSetup: ['./test/global-setup.ts'],
     testTimeout: 20_000,
     hookTimeout: 60_000,

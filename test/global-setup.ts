@@ -81,6 +81,7 @@ export default async function setup(project: TestProject) {
   project.provide('emulatorUrl', url);
   project.provide('serviceAccount', serviceAccount);
   project.provide('recordings', loadRecordings());
+  project.provide('soakSeconds', Number(process.env.SOAK_SECONDS ?? 0));
   return async () => {
     await worker.dispose();
   };

@@ -14,5 +14,7 @@ declare module 'vitest' {
     emulatorUrl: string;
     serviceAccount: TestServiceAccount;
     recordings: Record<string, Recording>;
+    /** Seconds the opt-in soak test runs (0 = skipped); `npm run soak` sets SOAK_SECONDS. */
+    soakSeconds: number;
   }
 }

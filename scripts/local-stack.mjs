@@ -1,0 +1,179 @@
+// The local stack behind `npm start` and the page test: the Live API emulator and the relay (with the demo page),
+// each under `wrangler dev` on 127.0.0.1, with no account and no credentials. A throwaway service-account key is
+// generated on every start: the relay signs its JWT with it and the emulator's token endpoint verifies it, so
+// local development exercises the same auth chain as production, only against the emulator instead of Google.
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const LIVE_PATH = '/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent';
+/** The relay's API key in the local stack (`RELAY_API_KEYS` entry `local-dev=local-dev-key`). */
+export const LOCAL_API_KEY = 'local-dev-key';
+/** The repository: wrangler runs from here whatever the caller's working directory. */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** @typedef {{ name: string, code: number | null }} Exit */
+
+/** How long `stop()` waits for wrangler to end its workerd before it insists with SIGKILL. */
+const STOP_GRACE_MS = 5_000;
+
+/**
+ * .env format as wrangler's dotenv parser reads it: single-quoted values are taken literally, whereas in double
+ * quotes it turns every `\n` into a newline and leaves `\"` escaped, which breaks JSON values such as the key.
+ * dotenv-expand still substitutes `$NAME`, so values must not contain `$` (JSON of keys and hex secrets does not).
+ * @param {string} dir
+ * @param {string} name
+ * @param {Record<string, string>} values
+ */
+function envFile(dir, name, values) {
+  const path = join(dir, name);
+  const body = Object.entries(values)
+    .map(([key, value]) => {
+      const text = String(value);
+      if (/['$\n]/.test(text)) throw new Error(`${key}: a ' or $ or newline cannot be written to ${name}`);
+      return `${key}='${text}'`;
+    })
+    .join('\n');
+  writeFileSync(path, `${body}\n`, { mode: 0o600 });
+  return isAbsolute(path) ? path : join(process.cwd(), path);
+}
+
+/** @param {string} emulator the emulator's origin, whose /token endpoint the key names */
+function serviceAccount(emulator) {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const clientEmail = 'local-dev@local-dev-project.iam.gserviceaccount.com';
+  const privateKeyId = randomBytes(20).toString('hex');
+  return {
+    registration: {
+      client_email: clientEmail,
+      private_key_id: privateKeyId,
+      public_key: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    },
+    key: {
+      type: 'service_account',
+      project_id: 'local-dev-project',
+      private_key_id: privateKeyId,
+      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      client_email: clientEmail,
+      token_uri: `${emulator}/token`,
+    },
+  };
+}
+
+/**
+ * Spawns both Workers and returns at once (they take ~10–20 s to serve; see `ready`).
+ *
+ * @param {{
+ *   relayPort?: number,
+ *   emulatorPort?: number,
+ *   dir?: string,
+ *   persistTo?: string,
+ *   stdio?: 'inherit' | 'pipe',
+ * }} [options] `dir` holds the generated env files (default `.wrangler/local-dev`); `persistTo` is wrangler's
+ *   state directory (default `.wrangler/state`), so a test can run beside `npm start`; `stdio: 'pipe'` keeps
+ *   wrangler's output for `output()` instead of printing it.
+ */
+export function startLocalStack(options = {}) {
+  const relayPort = options.relayPort ?? 8787;
+  const emulatorPort = options.emulatorPort ?? 8788;
+  const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
+  const relayUrl = `http://127.0.0.1:${relayPort}`;
+  const dir = options.dir ?? join(ROOT, '.wrangler', 'local-dev');
+  mkdirSync(dir, { recursive: true });
+  // wrangler prints the env file's path: keep it short when it is inside the repository.
+  const shown = (/** @type {string} */ path) =>
+    relative(ROOT, path).startsWith('..') ? path : relative(ROOT, path);
+
+  const account = serviceAccount(emulatorUrl);
+  const emulatorEnv = envFile(dir, 'emulator.env', {
+    EMULATOR_REQUIRE_ISSUED_TOKENS: 'true',
+    EMULATOR_SERVICE_ACCOUNTS: JSON.stringify([account.registration]),
+    EMULATOR_TOKEN_SECRET: randomBytes(32).toString('hex'),
+  });
+  const relayEnv = envFile(dir, 'relay.env', {
+    LIVE_API_URL: `ws://127.0.0.1:${emulatorPort}${LIVE_PATH}`,
+    GOOGLE_CLOUD_PROJECT: 'local-dev-project',
+    GOOGLE_SERVICE_ACCOUNT_KEY: JSON.stringify(account.key),
+    RELAY_API_KEYS: `local-dev=${LOCAL_API_KEY}`,
+    RELAY_TOKEN_SECRET: randomBytes(32).toString('hex'),
+  });
+
+  const wrangler = join(ROOT, 'node_modules', '.bin', 'wrangler');
+  const common = ['--ip', '127.0.0.1', '--show-interactive-dev-session=false', '--inspector-port', '0'];
+  if (options.persistTo) common.push('--persist-to', options.persistTo);
+  const stdio = options.stdio ?? 'inherit';
+  let output = '';
+  /** @param {string} name @param {string[]} args */
+  const run = (name, args) => {
+    const child = spawn(wrangler, ['dev', ...args, ...common], {
+      cwd: ROOT,
+      stdio: ['ignore', stdio, stdio],
+    });
+    for (const stream of [child.stdout, child.stderr]) {
+      // Only the tail is kept: enough to explain a failed start.
+      stream?.on('data', (chunk) => void (output = `${output}[${name}] ${chunk}`.slice(-20_000)));
+    }
+    return {
+      name,
+      child,
+      exit: /** @type {Promise<Exit>} */ (
+        new Promise((resolve) => child.on('exit', (code) => resolve({ name, code })))
+      ),
+    };
+  };
+  const children = [
+    run('emulator', [
+      '-c',
+      'src/emulator/wrangler.toml',
+      '--port',
+      String(emulatorPort),
+      '--env-file',
+      shown(emulatorEnv),
+    ]),
+    run('relay', ['--port', String(relayPort), '--env-file', shown(relayEnv)]),
+  ];
+  /** Resolves with the first Worker process to end, whatever the reason. */
+  const exited = Promise.race(children.map((c) => c.exit));
+
+  return {
+    relayUrl,
+    emulatorUrl,
+    exited,
+    output: () => output,
+
+    /** Resolves once both Workers answer HTTP; rejects if one exits first or `timeoutMs` passes. */
+    async ready(timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      /** @type {{ exit: Exit | null }} */
+      const seen = { exit: null };
+      void exited.then((exit) => (seen.exit = exit));
+      for (const url of [`${emulatorUrl}/`, `${relayUrl}/healthz`]) {
+        for (;;) {
+          const ended = seen.exit;
+          if (ended) throw new Error(`wrangler (${ended.name}) exited with ${ended.code} during start-up`);
+          if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+          const ok = await fetch(url, { signal: AbortSignal.timeout(2_000) }).then(
+            (res) => res.ok,
+            () => false,
+          );
+          if (ok) break;
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      }
+    },
+
+    /** SIGTERM to both wranglers (each ends its workerd), SIGKILL after a grace period; resolves when gone. */
+    async stop() {
+      await Promise.all(
+        children.map(async ({ child, exit }) => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+          await exit;
+          clearTimeout(timer);
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,77 @@
+// Opt-in soak (`npm run soak`, SOAK_SECONDS=600 by default there): real-time audio through many goAway
+// handovers and client drops; every byte must reach the model exactly once, in order.
+import { describe, expect, inject, it } from 'vitest';
+import { concat, tone } from './helpers/audio';
+import {
+  connectRelay,
+  createScenario,
+  eventually,
+  scenarioAudio,
+  scenarioReport,
+  setupMessage,
+  uniqueConversationId,
+} from './helpers/relay';
+import type { TestSocket } from './helpers/ws';
+
+const seconds = inject('soakSeconds');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.runIf(seconds > 0)('soak', () => {
+  it(
+    `${seconds} s of audio, goAway every 30 s, a client drop every 2 min: nothing lost or duplicated`,
+    async () => {
+      const scenario = await createScenario({ default: { goAwayAfterMs: 30_000, goAwayTimeLeftMs: 10_000 } });
+      const id = uniqueConversationId();
+      let lastSeq = 0;
+      const open = async (): Promise<TestSocket> => {
+        const ws = await connectRelay(`/v1/conversations/${id}/live?relay_events=1&last_seq=${lastSeq}`);
+        ws.ws.addEventListener('message', (e) => {
+          if (typeof e.data === 'string' && e.data.includes('"relay"')) return;
+          lastSeq++;
+        });
+        ws.send(setupMessage({ scenario }));
+        await ws.next(10_000);
+        return ws;
+      };
+      let ws = await open();
+      const frame = 640; // 20 ms
+      const sent: Uint8Array[] = [];
+      const started = Date.now();
+      let drops = 0;
+      for (let i = 0; Date.now() - started < seconds * 1000; i++) {
+        // Quiet noise under the VAD threshold, different every second so misordering would show.
+        const pcm = tone(20, 16000, 200 + (Math.floor(i / 50) % 40) * 10, 150);
+        ws.send(pcm);
+        sent.push(pcm);
+        if (i > 0 && i % 6000 === 0) {
+          ws.close(3000, 'soak: simulated network drop');
+          drops++;
+          ws = await open();
+        }
+        await sleep(20);
+      }
+      const audio = concat(...sent);
+      await eventually(
+        async () => (await scenarioReport(scenario)).audioBytes >= audio.byteLength,
+        20_000,
+        'all audio consumed',
+      );
+      const received = await scenarioAudio(scenario);
+      const report = await scenarioReport(scenario);
+      console.log(
+        JSON.stringify({
+          soakSeconds: seconds,
+          bytesSent: audio.byteLength,
+          bytesReceived: received.byteLength,
+          upstreamConnections: report.connections.length,
+          clientDrops: drops,
+        }),
+      );
+      expect(received.byteLength).toBe(audio.byteLength);
+      expect(received).toEqual(audio);
+      expect(ws.closeEvent).toBeNull();
+      ws.close();
+    },
+    (seconds + 120) * 1000,
+  );
+});
