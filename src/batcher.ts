@@ -2,6 +2,7 @@
 // Google recommends 20–40 ms chunks and warns against buffering more (live-api-protocol.md §4.4), so a
 // batch is bounded both by size (the window) and by age (the hold time). Pure: no timers, no I/O — the
 // Durable Object drives it with its own clock and must flush() before relaying any other client message.
+import { Histogram } from './histogram';
 import { decodeBase64, encodeBase64 } from './util/base64';
 
 /** Google's native input rate; `audio/pcm` without a `rate` parameter means this (§4.4). */
@@ -153,63 +154,6 @@ export interface Batch {
   /** When the oldest sample in this batch was pushed (the caller's clock). */
   readonly firstSampleAt: number;
   readonly reason: BatchReason;
-}
-
-/**
- * Bounded histogram for mean and percentiles: value v lands in bin ceil(v / binWidth), values above
- * maxValue in one overflow bin. percentile() returns the bin's upper edge clamped to [min, max], so it is
- * exact for values on the bin grid and otherwise overestimates by less than binWidth.
- */
-export class Histogram {
-  readonly #bins: Uint32Array;
-  count = 0;
-  sum = 0;
-  min = Infinity;
-  max = -Infinity;
-
-  constructor(
-    maxValue = 250,
-    readonly binWidth = 1,
-  ) {
-    this.#bins = new Uint32Array(Math.ceil(maxValue / binWidth) + 2);
-  }
-
-  record(value: number): void {
-    const i = Math.min(Math.max(Math.ceil(value / this.binWidth), 0), this.#bins.length - 1);
-    this.#bins[i] = (this.#bins[i] ?? 0) + 1;
-    this.count++;
-    this.sum += value;
-    if (value < this.min) this.min = value;
-    if (value > this.max) this.max = value;
-  }
-
-  get mean(): number {
-    return this.count === 0 ? NaN : this.sum / this.count;
-  }
-
-  /** Nearest-rank percentile, p in [0, 100]; NaN when empty. */
-  percentile(p: number): number {
-    if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile must be in [0, 100], got ${p}`);
-    if (this.count === 0) return NaN;
-    const rank = Math.max(1, Math.ceil((p / 100) * this.count));
-    const last = this.#bins.length - 1;
-    let seen = 0;
-    for (let i = 0; i < last; i++) {
-      seen += this.#bins[i] ?? 0;
-      if (seen >= rank) return Math.min(Math.max(i * this.binWidth, this.min), this.max);
-    }
-    return this.max;
-  }
-
-  snapshot(): { count: number; mean: number; p50: number; p95: number; max: number } {
-    return {
-      count: this.count,
-      mean: this.mean,
-      p50: this.percentile(50),
-      p95: this.percentile(95),
-      max: this.max,
-    };
-  }
 }
 
 export interface BatcherStats {

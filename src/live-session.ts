@@ -5,7 +5,8 @@
 //
 //   idle ──setup──▶ linked (UpstreamLink: connecting/live/switching/reconnecting) ──client gone──▶ grace ──▶ idle
 import { DurableObject } from 'cloudflare:workers';
-import { BatchError, Histogram, PcmBatcher, pcmRateOf, type Batch } from './batcher';
+import { BatchError, PcmBatcher, pcmRateOf, type Batch } from './batcher';
+import { Histogram } from './histogram';
 import { enforceSetupConstraints, isOwner, type TokenConstraints } from './client-auth';
 import { ClientFeed, relayEvent, splitAudio } from './client-feed';
 import { CloseCode, RelayClose, truncateReason } from './close-codes';
@@ -107,6 +108,8 @@ export class LiveSession extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    // Frames already in flight when the relay closed this socket: nothing more to do for them.
+    if (ws.readyState !== WebSocket.READY_STATE_OPEN) return;
     this.lastActivityAt = Date.now();
     const bytes = byteLength(data);
     count(this.counters.clientIn, bytes);
@@ -248,7 +251,7 @@ export class LiveSession extends DurableObject<Env> {
       throw new RelayClose(CloseCode.PolicyViolation, 'send setup before binary audio');
     countKind(this.counters.clientMessagesByKind, 'binaryAudio');
     this.counters.clientAudioFrames++;
-    this.batch(() => this.batcher!.push(pcm, Date.now()));
+    this.batch(() => this.batcher!.push(pcm, Date.now(), attachment.audio.rate));
   }
 
   private batch(push: () => readonly Batch[]): void {
@@ -325,7 +328,7 @@ export class LiveSession extends DurableObject<Env> {
     frame: string | ArrayBuffer,
     rejoined: boolean,
   ): void {
-    this.sendRaw(ws, frame);
+    this.sendRaw(ws, attachment.binaryOut ? asText(frame) : frame);
     const feed = this.feed!;
     const replay = attachment.lastSeq !== null ? feed.since(attachment.lastSeq) : { frames: [], gap: false };
     if (attachment.relayEvents) {
@@ -367,7 +370,8 @@ export class LiveSession extends DurableObject<Env> {
         return;
       }
     }
-    this.sendRaw(ws, data);
+    // In binary-out mode binary frames are PCM only, so JSON goes as text.
+    this.sendRaw(ws, attachment.binaryOut ? asText(data) : data);
   }
 
   private sendRaw(ws: WebSocket, data: string | ArrayBuffer | Uint8Array): number {
@@ -389,6 +393,7 @@ export class LiveSession extends DurableObject<Env> {
   }
 
   private onLinkFailed(close: RelayClose): void {
+    if (close.code === CloseCode.TryAgainLater && this.client()) this.counters.overloadCloses++;
     this.link = null;
     this.setupComplete = null;
     for (const client of this.ctx.getWebSockets('client')) safeClose(client, close.code, close.reason);
@@ -519,6 +524,10 @@ export class LiveSession extends DurableObject<Env> {
     };
   }
 }
+
+const decoder = new TextDecoder();
+const asText = (data: string | ArrayBuffer): string =>
+  typeof data === 'string' ? data : decoder.decode(data);
 
 function jsonError(status: number, code: string, message: string): Response {
   return Response.json({ error: { code: status, status: code, message } }, { status });

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   BatchError,
   DEFAULT_BATCH_OPTIONS,
-  Histogram,
   PcmBatcher,
   batchDefaultsFromVars,
   pcmRateOf,
@@ -10,6 +9,7 @@ import {
   windowBytesOf,
 } from '../src/batcher';
 import type { Batch, BatchOptions } from '../src/batcher';
+import { Histogram } from '../src/histogram';
 import { decodeBatch } from './helpers/batcher-decode';
 import { Rng } from './helpers/batcher-prng';
 

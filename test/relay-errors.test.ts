@@ -69,7 +69,7 @@ describe('bad client input is closed with a documented code', () => {
     ws.send(setupMessage({ scenario }));
     expect(await ws.closed()).toEqual({ code: 1008, reason: 'setup may be sent only once per connection' });
     await eventually(
-      async () => (await scenarioReport(scenario)).connections[0].open === false,
+      async () => (await scenarioReport(scenario)).connections[0]!.open === false,
       5000,
       'upstream closed',
     );
@@ -128,7 +128,7 @@ describe('teardown', () => {
     await ws.next();
     ws.close(1000, 'bye');
     await eventually(
-      async () => (await scenarioReport(scenario)).connections[0].open === false,
+      async () => (await scenarioReport(scenario)).connections[0]!.open === false,
       5000,
       'upstream closed',
     );

@@ -90,7 +90,7 @@ describe('upstream goAway and drops are handed over with nothing lost', () => {
       'all audio consumed',
     );
     expect(await scenarioAudio(scenario)).toEqual(utterance);
-    expect((await scenarioReport(scenario)).connections[0].closeCode).toBe(1011);
+    expect((await scenarioReport(scenario)).connections[0]!.closeCode).toBe(1011);
     expect(ws.closeEvent).toBeNull();
     ws.close();
   }, 20_000);
@@ -147,7 +147,7 @@ describe('upstream goAway and drops are handed over with nothing lost', () => {
     expect(turnText(await ws.until(isTurnComplete))).toContain('second');
     expect(await say(ws, 'what did I say')).toContain('remember the blue door');
     const report = await scenarioReport(scenario);
-    expect(report.connections[1].closeCode).toBe(1007);
+    expect(report.connections[1]!.closeCode).toBe(1007);
     expect(ws.closeEvent).toBeNull();
     ws.close();
   }, 20_000);
@@ -198,7 +198,7 @@ describe('a client that drops comes back to the same conversation', () => {
     expect(await say(first, 'the password is swordfish')).toContain('swordfish');
     first.close(3000, 'gone');
     await eventually(
-      async () => (await scenarioReport(scenario)).connections[0].open === false,
+      async () => (await scenarioReport(scenario)).connections[0]!.open === false,
       6000,
       'upstream closed after grace',
     );
@@ -206,7 +206,7 @@ describe('a client that drops comes back to the same conversation', () => {
     second.send(setupMessage({ scenario }));
     await second.next();
     expect(await say(second, 'what did I say')).toContain('swordfish');
-    expect((await scenarioReport(scenario)).connections[1].resumedWithHandle).toBe(true);
+    expect((await scenarioReport(scenario)).connections[1]!.resumedWithHandle).toBe(true);
     await expect(
       tryConnectRelay(live(id), bearer(OTHER_API_KEY)).then((r) => (r as Response).status),
     ).resolves.toBe(403);

@@ -23,6 +23,7 @@ export interface ConnectionDefaults {
 }
 
 type Phase = 'awaitingSetup' | 'settingUp' | 'live' | 'closed';
+type NonSetup = Exclude<ClientMessage, { kind: 'setup' }>;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
@@ -30,7 +31,7 @@ export class LiveConnection implements ConversationHost, SessionOwner {
   private phase: Phase = 'awaitingSetup';
   private lastIndex = -1;
   private messagesAfterSetup = 0;
-  private early: Array<{ index: number; message: Exclude<ClientMessage, { kind: 'setup' }> }> = [];
+  private early: Array<{ index: number; message: NonSetup; at: number }> = [];
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly sessionId = crypto.randomUUID();
   private scenario: Scenario | undefined;
@@ -98,6 +99,8 @@ export class LiveConnection implements ConversationHost, SessionOwner {
     try {
       if (this.record) this.record.clientMessages++;
       if (data instanceof Blob) throw new Error('binary frame arrived as a Blob');
+      // Receipt time (workerd's clock stands still within an event): what the benchmarks measure latency to.
+      const at = Date.now();
       const message = parseClientFrame(typeof data === 'string' ? data : utf8.decode(data));
       const index = ++this.lastIndex;
       if (this.phase === 'awaitingSetup') {
@@ -107,9 +110,9 @@ export class LiveConnection implements ConversationHost, SessionOwner {
         throw new ProtocolError(CLOSE.invalidArgument);
       } else if (this.phase === 'settingUp') {
         // Messages sent before setupComplete are processed in order (recordings README, observation 10).
-        this.early.push({ index, message });
+        this.early.push({ index, message, at });
       } else {
-        this.consume(index, message);
+        this.consume(index, message, at);
       }
     } catch (error) {
       this.fail(error);
@@ -150,7 +153,7 @@ export class LiveConnection implements ConversationHost, SessionOwner {
     this.hub.registerConnection(this.sessionId, scenario, session);
     this.conversation = new Conversation(this);
     record.lastConsumedIndex = 0;
-    session.consume({ conn: record.ordinal, index: 0, type: 'setup' });
+    session.consume({ conn: record.ordinal, index: 0, type: 'setup', at: Date.now() });
 
     this.phase = 'settingUp';
     scheduleFaultTimers(this.fault, this.defaults.lifetimeMs, this.faultHooks);
@@ -164,13 +167,13 @@ export class LiveConnection implements ConversationHost, SessionOwner {
     this.phase = 'live';
     this.send({ setupComplete: { sessionId: this.sessionId } });
     this.announce();
-    for (const { index, message } of this.early.splice(0)) {
+    for (const { index, message, at } of this.early.splice(0)) {
       if (this.phase !== 'live') break;
-      this.consume(index, message);
+      this.consume(index, message, at);
     }
   }
 
-  private consume(index: number, message: Exclude<ClientMessage, { kind: 'setup' }>): void {
+  private consume(index: number, message: NonSetup, at: number): void {
     const scenario = this.scenario!;
     const record = this.record!;
     const { types, text, audio } = describeMessage(message);
@@ -180,7 +183,12 @@ export class LiveConnection implements ConversationHost, SessionOwner {
     if (this.isCurrent) {
       const entry = { conn: record.ordinal, index, type: types[0] ?? message.kind };
       this.session.consume(
-        { ...entry, ...(audio ? { bytes: audio.pcm.length } : {}), ...(text !== undefined ? { text } : {}) },
+        {
+          ...entry,
+          ...(audio ? { bytes: audio.pcm.length } : {}),
+          ...(text !== undefined ? { text } : {}),
+          at,
+        },
         audio,
       );
       this.conversation?.handle(message);

@@ -41,6 +41,8 @@ export interface ConsumedEntry {
   type: string;
   bytes?: number;
   text?: string;
+  /** When the emulator received the message (ms since the epoch), for latency measurements. */
+  at: number;
 }
 
 export class Scenario {

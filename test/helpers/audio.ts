@@ -46,3 +46,10 @@ export function modelAudio(messages: Array<Record<string, any>>): Uint8Array {
       .map((p: Record<string, any>) => Uint8Array.fromBase64(p.inlineData.data as string)),
   );
 }
+
+/** Index of the first byte where a and b differ (the shorter length when one is a prefix of the other); -1 if equal. */
+export function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.byteLength, b.byteLength);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return a.byteLength === b.byteLength ? -1 : n;
+}

@@ -1,6 +1,7 @@
 // A minimal Live API client for talking to the emulator directly, with awaiting helpers that time out with
 // a clear message instead of hanging the test.
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { chunks as byteChunks } from './audio';
 import { inject } from 'vitest';
 import { decodeBase64, encodeBase64 } from '../../src/util/base64';
 
@@ -217,37 +218,11 @@ export class EmulatorClient {
   }
 }
 
-/** PCM16LE mono tone at `rate` (speech for the VAD). */
-export function tone(ms: number, rate = 16000, frequency = 440, amplitude = 8000): Uint8Array {
-  const samples = Math.round((rate * ms) / 1000);
-  const bytes = new Uint8Array(samples * 2);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < samples; i++) {
-    view.setInt16(i * 2, Math.round(amplitude * Math.sin((2 * Math.PI * frequency * i) / rate)), true);
-  }
-  return bytes;
-}
-
-export function silence(ms: number, rate = 16000): Uint8Array {
-  return new Uint8Array(Math.round((rate * ms) / 1000) * 2);
-}
-
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
+export { concat as concatBytes, silence, tone } from './audio';
 
 /** Splits PCM into chunks of `ms` (20 ms = 640 bytes at 16 kHz, as real clients send). */
 export function chunks(pcm: Uint8Array, ms = 20, rate = 16000): Uint8Array[] {
-  const size = Math.round((rate * ms) / 1000) * 2;
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < pcm.length; i += size) out.push(pcm.subarray(i, i + size));
-  return out;
+  return byteChunks(pcm, Math.round((rate * ms) / 1000) * 2);
 }
 
 /** Decoded audio parts of the given frames. */

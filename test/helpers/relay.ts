@@ -1,6 +1,5 @@
 // Talking to the relay under test (through the Worker's real fetch handler) and steering the emulator behind it.
 import { exports } from 'cloudflare:workers';
-import { inject } from 'vitest';
 import { openSocket, tryOpenSocket, type JsonMessage, type TestSocket } from './ws';
 
 export const VERTEX_WS_PATH = '/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent';
@@ -74,29 +73,7 @@ export function setupMessage(options: SetupOptions = {}): JsonMessage {
   };
 }
 
-export const emulatorUrl = (): string => inject('emulatorUrl');
-
-export async function createScenario(spec: JsonMessage = {}): Promise<string> {
-  const response = await fetch(`${emulatorUrl()}/emulator/scenarios`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(spec),
-  });
-  if (response.status !== 201)
-    throw new Error(`scenario not created: ${response.status} ${await response.text()}`);
-  return ((await response.json()) as { id: string }).id;
-}
-
-export async function scenarioReport(id: string): Promise<JsonMessage> {
-  const response = await fetch(`${emulatorUrl()}/emulator/scenarios/${id}`);
-  if (!response.ok) throw new Error(`no report for scenario ${id}: ${response.status}`);
-  return (await response.json()) as JsonMessage;
-}
-
-export async function scenarioAudio(id: string): Promise<Uint8Array> {
-  const response = await fetch(`${emulatorUrl()}/emulator/scenarios/${id}/audio`);
-  return new Uint8Array(await response.arrayBuffer());
-}
+export { createScenario, scenarioAudio, scenarioReport } from './emulator-control';
 
 /** Text of a model turn's parts, joined exactly as sent. */
 export function turnText(messages: JsonMessage[]): string {
