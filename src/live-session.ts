@@ -358,10 +358,7 @@ export class LiveSession extends DurableObject<Env> {
     parsed: JsonObject | null,
   ): void {
     if (attachment.binaryOut) {
-      const split = splitAudio(
-        parsed ??
-          (JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data)) as JsonObject),
-      );
+      const split = splitAudio(parsed ?? (JSON.parse(asText(data)) as JsonObject));
       if (split) {
         let sent = 0;
         for (const pcm of split.audio) sent += this.sendRaw(ws, pcm);

@@ -213,6 +213,7 @@ describe('faults', () => {
 
 describe('counters', () => {
   it('counts messages by type, keeps the consumed order, history, turns and the input audio byte-for-byte', async () => {
+    const startedAt = Date.now();
     const id = await createScenario();
     const client = await EmulatorClient.open({
       ...TEXT,
@@ -251,13 +252,19 @@ describe('counters', () => {
       open: true,
       clientMessages: 6 + audio.length,
     });
+    const at = expect.any(Number);
     expect(report.consumed.slice(0, 3)).toEqual([
-      { conn: 0, index: 0, type: 'setup' },
-      { conn: 0, index: 1, type: 'clientContent', text: 'hello' },
-      { conn: 0, index: 2, type: 'realtimeInput.activityStart' },
+      { conn: 0, index: 0, type: 'setup', at },
+      { conn: 0, index: 1, type: 'clientContent', text: 'hello', at },
+      { conn: 0, index: 2, type: 'realtimeInput.activityStart', at },
     ]);
-    expect(report.consumed[3]).toEqual({ conn: 0, index: 3, type: 'realtimeInput.audio', bytes: 1280 });
+    expect(report.consumed[3]).toEqual({ conn: 0, index: 3, type: 'realtimeInput.audio', bytes: 1280, at });
     expect(report.consumed.map((c) => c.index)).toEqual(report.consumed.map((_, i) => i));
+    // Receipt times: in the order received, within this test's lifetime.
+    const times = report.consumed.map((c) => c.at);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(times[0]).toBeGreaterThanOrEqual(startedAt);
+    expect(times.at(-1)).toBeLessThanOrEqual(Date.now());
     expect(report.audioBytes).toBe(4480);
     expect(report.audioMs).toBe(140);
     expect(report.history).toEqual([
