@@ -143,7 +143,11 @@ export class LiveSession extends DurableObject<Env> {
     if (this.ctx.getWebSockets('client').some((other) => other !== ws)) return;
     this.flushAudio();
     this.batcher = null;
-    if (this.link) {
+    if (code === CloseCode.Normal) {
+      // A deliberate end: release Google's connection now. The stored handle still lets a later connection resume.
+      this.endLink(CloseCode.Normal, 'client closed');
+    } else if (this.link) {
+      // Anything else may be a network drop: keep the session for the client to come back to.
       const grace = Number(this.env.CLIENT_RESUME_GRACE_MS ?? DEFAULT_GRACE_MS);
       this.graceTimer = setTimeout(() => this.endLink(CloseCode.Normal, 'client did not come back'), grace);
     }

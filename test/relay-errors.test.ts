@@ -121,7 +121,7 @@ describe('upstream failures reach the client', () => {
 });
 
 describe('teardown', () => {
-  it('a client close tears the upstream down once the grace period ends', async () => {
+  it('a normal client close (1000) tears the upstream down at once', async () => {
     const scenario = await createScenario();
     const ws = await connectRelay();
     ws.send(setupMessage({ scenario }));
