@@ -324,6 +324,14 @@ export class UpstreamLink {
       );
     }
     const delay = backoffDelay(this.attempt++);
+    console.warn(
+      JSON.stringify({
+        event: 'upstream_reconnecting',
+        attempt: this.attempt,
+        delayMs: delay,
+        reason: reason.slice(0, 120),
+      }),
+    );
     this.setupTimer = setTimeout(() => void this.connect(), delay);
   }
 
