@@ -1,5 +1,5 @@
 // The conversation's text, kept so a session whose resumption handle is refused can restart with its history.
-import type { JsonObject } from './protocol';
+import { isObject, type JsonObject } from './protocol';
 
 const MAX_TURNS = 64;
 const MAX_CHARS = 16 * 1024;
@@ -21,6 +21,31 @@ export class TextHistory {
 
   turnComplete(): void {
     this.flushModel();
+  }
+
+  recordClientContent(body: JsonObject): void {
+    if (!Array.isArray(body.turns)) return;
+    for (const turn of body.turns) {
+      if (!isObject(turn) || !Array.isArray(turn.parts)) continue;
+      const text = turn.parts.map((p) => (isObject(p) && typeof p.text === 'string' ? p.text : '')).join('');
+      if (turn.role === 'model') this.model(text);
+      else this.user(text);
+    }
+  }
+
+  /** Text parts and transcriptions of a server message (audio itself is not kept). */
+  recordServerMessage(parsed: JsonObject): void {
+    const content = parsed.serverContent;
+    if (!isObject(content)) return;
+    const input = isObject(content.inputTranscription) ? content.inputTranscription.text : undefined;
+    if (typeof input === 'string') this.user(input);
+    const output = isObject(content.outputTranscription) ? content.outputTranscription.text : undefined;
+    if (typeof output === 'string') this.model(output);
+    if (isObject(content.modelTurn) && Array.isArray(content.modelTurn.parts)) {
+      for (const part of content.modelTurn.parts)
+        if (isObject(part) && typeof part.text === 'string') this.model(part.text);
+    }
+    if (content.turnComplete === true) this.turnComplete();
   }
 
   /** A clientContent that re-seeds a fresh session (turnComplete false: the model should not answer it). */

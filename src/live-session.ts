@@ -5,7 +5,8 @@
 //
 //   idle ──setup──▶ linked (UpstreamLink: connecting/live/switching/reconnecting) ──client gone──▶ grace ──▶ idle
 import { DurableObject } from 'cloudflare:workers';
-import { BatchError, PcmBatcher, pcmRateOf, type Batch } from './batcher';
+import { AudioInput } from './audio-input';
+import { pcmRateOf } from './batcher';
 import { Histogram } from './histogram';
 import { enforceSetupConstraints, isOwner, type TokenConstraints } from './client-auth';
 import { ClientFeed, relayEvent, splitAudio } from './client-feed';
@@ -63,8 +64,7 @@ export class LiveSession extends DurableObject<Env> {
   private model: string | null = null;
   private clientWantsUpdates = false;
   private history = new TextHistory();
-  private batcher: PcmBatcher | null = null;
-  private batchTimer: ReturnType<typeof setTimeout> | null = null;
+  private audio: AudioInput | null = null;
   private graceTimer: ReturnType<typeof setTimeout> | null = null;
   private sessionTimer: ReturnType<typeof setTimeout> | null = null;
   private flood = new TokenBucket();
@@ -95,8 +95,7 @@ export class LiveSession extends DurableObject<Env> {
     // One client per conversation: a newer connection of the owner takes over (e.g. after a network change).
     for (const old of this.ctx.getWebSockets('client'))
       safeClose(old, CloseCode.Replaced, 'replaced by a newer connection');
-    this.flushAudio();
-    this.batcher = null;
+    this.closeAudio();
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.graceTimer = null;
     const pair = new WebSocketPair();
@@ -141,8 +140,7 @@ export class LiveSession extends DurableObject<Env> {
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     safeClose(ws, code === 1005 || code === 1006 ? CloseCode.Normal : code, 'closed');
     if (this.ctx.getWebSockets('client').some((other) => other !== ws)) return;
-    this.flushAudio();
-    this.batcher = null;
+    this.closeAudio();
     if (code === CloseCode.Normal) {
       // A deliberate end: release Google's connection now. The stored handle still lets a later connection resume.
       this.endLink(CloseCode.Normal, 'client closed');
@@ -169,7 +167,11 @@ export class LiveSession extends DurableObject<Env> {
       setup = allowed.setup as JsonObject;
     }
     ws.serializeAttachment({ ...attachment, setupSent: true } satisfies Attachment);
-    this.batcher = new PcmBatcher(attachment.audio);
+    this.audio = new AudioInput(attachment.audio, (batch) => {
+      this.batchDurations.record(batch.durationMs);
+      this.counters.upstreamAudioBatches++;
+      this.link?.send(batch.message);
+    });
     this.clientWantsUpdates = setup.sessionResumption !== undefined;
     if (attachment.constraints?.maxSessionSeconds)
       this.limitSession(ws, attachment.constraints.maxSessionSeconds);
@@ -233,19 +235,17 @@ export class LiveSession extends DurableObject<Env> {
       const audio = body.audio;
       if (Object.keys(body).length === 1 && isObject(audio) && pcmRateOf(String(audio.mimeType)) !== null) {
         this.counters.clientAudioFrames++;
-        return this.batch(() =>
-          this.batcher!.pushBase64(String(audio.data), String(audio.mimeType), Date.now()),
-        );
+        return this.audio!.pushBase64(String(audio.data), String(audio.mimeType));
       }
       if (typeof body.text === 'string') this.history.user(body.text);
-      this.flushAudio();
+      this.audio?.flush();
       return link.send(
         body === message.body && !raw.includes('_') ? raw : JSON.stringify({ realtimeInput: body }),
       );
     }
-    if (message.kind === 'clientContent') this.recordUserTurns(message.body);
+    if (message.kind === 'clientContent') this.history.recordClientContent(message.body);
     // Everything else goes out after the audio before it: the batcher never reorders.
-    this.flushAudio();
+    this.audio?.flush();
     // No underscore means the camelCase rewrite was a no-op: the client's own text goes upstream unchanged.
     link.send(raw.includes('_') ? JSON.stringify(message.message) : raw);
   }
@@ -255,49 +255,13 @@ export class LiveSession extends DurableObject<Env> {
       throw new RelayClose(CloseCode.PolicyViolation, 'send setup before binary audio');
     countKind(this.counters.clientMessagesByKind, 'binaryAudio');
     this.counters.clientAudioFrames++;
-    this.batch(() => this.batcher!.push(pcm, Date.now(), attachment.audio.rate));
+    this.requireLink();
+    this.audio!.pushPcm(pcm);
   }
 
-  private batch(push: () => readonly Batch[]): void {
-    const link = this.requireLink();
-    let batches: readonly Batch[];
-    try {
-      batches = push();
-    } catch (err) {
-      if (err instanceof BatchError) throw new RelayClose(CloseCode.InvalidPayload, err.message);
-      throw err;
-    }
-    for (const batch of batches) this.sendBatch(link, batch);
-    this.scheduleBatchFlush();
-  }
-
-  private sendBatch(link: UpstreamLink, batch: Batch): void {
-    this.batchDurations.record(batch.durationMs);
-    this.counters.upstreamAudioBatches++;
-    link.send(batch.message);
-  }
-
-  /** One timer for the batcher's hold deadline: the oldest buffered sample never waits longer. */
-  private scheduleBatchFlush(): void {
-    if (this.batchTimer) clearTimeout(this.batchTimer);
-    this.batchTimer = null;
-    const deadline = this.batcher?.deadline();
-    if (deadline == null) return;
-    this.batchTimer = setTimeout(
-      () => {
-        this.batchTimer = null;
-        const batch = this.batcher?.poll(Date.now());
-        if (batch && this.link) this.sendBatch(this.link, batch);
-        this.scheduleBatchFlush();
-      },
-      Math.max(0, deadline - Date.now()),
-    );
-  }
-
-  private flushAudio(): void {
-    const batch = this.batcher?.flush(Date.now());
-    if (batch && this.link) this.sendBatch(this.link, batch);
-    this.scheduleBatchFlush();
+  private closeAudio(): void {
+    this.audio?.close();
+    this.audio = null;
   }
 
   private onServerMessage(
@@ -319,7 +283,7 @@ export class LiveSession extends DurableObject<Env> {
     }
     // The relay handles goAway itself; resumption updates reach only clients that asked for them.
     if (kind === 'goAway' || (kind === 'sessionResumptionUpdate' && !this.clientWantsUpdates)) return;
-    if (parsed) this.recordServerText(parsed);
+    if (parsed) this.history.recordServerMessage(parsed);
     this.feed!.record(data);
     const client = this.client();
     if (client) this.send(client, client.deserializeAttachment() as Attachment, data, parsed);
@@ -447,30 +411,6 @@ export class LiveSession extends DurableObject<Env> {
     return this.ctx.getWebSockets('client')[0] ?? null;
   }
 
-  private recordUserTurns(body: JsonObject): void {
-    if (!Array.isArray(body.turns)) return;
-    for (const turn of body.turns) {
-      if (!isObject(turn) || !Array.isArray(turn.parts)) continue;
-      const text = turn.parts.map((p) => (isObject(p) && typeof p.text === 'string' ? p.text : '')).join('');
-      if (turn.role === 'model') this.history.model(text);
-      else this.history.user(text);
-    }
-  }
-
-  private recordServerText(parsed: JsonObject): void {
-    const content = parsed.serverContent;
-    if (!isObject(content)) return;
-    const input = isObject(content.inputTranscription) ? content.inputTranscription.text : undefined;
-    if (typeof input === 'string') this.history.user(input);
-    const output = isObject(content.outputTranscription) ? content.outputTranscription.text : undefined;
-    if (typeof output === 'string') this.history.model(output);
-    if (isObject(content.modelTurn) && Array.isArray(content.modelTurn.parts)) {
-      for (const part of content.modelTurn.parts)
-        if (isObject(part) && typeof part.text === 'string') this.history.model(part.text);
-    }
-    if (content.turnComplete === true) this.history.turnComplete();
-  }
-
   /** One structured line per link: ids, model, codes and counts, never content or credentials. */
   private logLinkEnd(closedBy: 'relay' | 'upstream', code: number, reason: string): void {
     const { clientIn, upstreamOut, upstreamIn, clientOut, resumptions } = this.counters;
@@ -521,7 +461,7 @@ export class LiveSession extends DurableObject<Env> {
         Math.max(this.lastActivityAt, (await this.ctx.storage.get<number>('lastActivityAt')) ?? 0),
       ).toISOString(),
       counters,
-      audio: { batchMs: this.batchDurations.snapshot(), window: this.batcher?.options ?? null },
+      audio: { batchMs: this.batchDurations.snapshot(), window: this.audio?.options ?? null },
     };
   }
 }
