@@ -71,7 +71,8 @@ export default async function setup(project: TestProject) {
       // The whole auth chain is exercised: the emulator accepts only tokens its own /token endpoint issued.
       EMULATOR_REQUIRE_ISSUED_TOKENS: { type: 'plain_text', value: 'true' },
     },
-    dev: { server: { hostname: '127.0.0.1', port: 0 }, inspector: false, logLevel: 'warn' },
+    // No on-disk state: concurrent runs (a soak beside the suite) must not share the emulator's Durable Objects.
+    dev: { server: { hostname: '127.0.0.1', port: 0 }, inspector: false, logLevel: 'warn', persist: false },
   });
   const url = (await worker.url).toString().replace(/\/$/, '');
   const serviceAccount: TestServiceAccount = {
