@@ -65,6 +65,7 @@ export class LiveSession extends DurableObject<Env> {
   private clientWantsUpdates = false;
   private history = new TextHistory();
   private audio: AudioInput | null = null;
+  private attachments = new WeakMap<WebSocket, Attachment>();
   private graceTimer: ReturnType<typeof setTimeout> | null = null;
   private sessionTimer: ReturnType<typeof setTimeout> | null = null;
   private flood = new TokenBucket();
@@ -100,7 +101,7 @@ export class LiveSession extends DurableObject<Env> {
     this.graceTimer = null;
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1], ['client']);
-    pair[1].serializeAttachment({ ...info, connectedAt: Date.now(), setupSent: false } satisfies Attachment);
+    this.attach(pair[1], { ...info, connectedAt: Date.now(), setupSent: false });
     const headers = new Headers({ 'X-Conversation-Id': info.conversationId });
     if (info.subprotocol) headers.set('Sec-WebSocket-Protocol', info.subprotocol);
     return new Response(null, { status: 101, webSocket: pair[0], headers });
@@ -121,7 +122,7 @@ export class LiveSession extends DurableObject<Env> {
           `frame of ${bytes} bytes exceeds the ${MAX_CLIENT_FRAME_BYTES}-byte limit`,
         );
       }
-      const attachment = ws.deserializeAttachment() as Attachment;
+      const attachment = this.attachmentOf(ws);
       if (typeof data !== 'string') return this.onBinaryAudio(attachment, new Uint8Array(data));
       const message = parseClientMessage(data);
       countKind(this.counters.clientMessagesByKind, message.kind);
@@ -166,7 +167,7 @@ export class LiveSession extends DurableObject<Env> {
       if (!allowed.ok) throw new RelayClose(CloseCode.PolicyViolation, allowed.message);
       setup = allowed.setup as JsonObject;
     }
-    ws.serializeAttachment({ ...attachment, setupSent: true } satisfies Attachment);
+    this.attach(ws, { ...attachment, setupSent: true });
     this.audio = new AudioInput(attachment.audio, (batch) => {
       this.batchDurations.record(batch.durationMs);
       this.counters.upstreamAudioBatches++;
@@ -277,8 +278,7 @@ export class LiveSession extends DurableObject<Env> {
       if (!fresh) return; // a resumed connection's setupComplete: the client already has one
       this.setupComplete = data;
       const client = this.client();
-      if (client)
-        this.deliverSetupComplete(client, client.deserializeAttachment() as Attachment, data, false);
+      if (client) this.deliverSetupComplete(client, this.attachmentOf(client), data, false);
       return;
     }
     // The relay handles goAway itself; resumption updates reach only clients that asked for them.
@@ -286,7 +286,7 @@ export class LiveSession extends DurableObject<Env> {
     if (parsed) this.history.recordServerMessage(parsed);
     this.feed!.record(data);
     const client = this.client();
-    if (client) this.send(client, client.deserializeAttachment() as Attachment, data, parsed);
+    if (client) this.send(client, this.attachmentOf(client), data, parsed);
   }
 
   /** setupComplete, then (with relay events) `ready` and whatever the client missed since `last_seq`. */
@@ -353,8 +353,7 @@ export class LiveSession extends DurableObject<Env> {
   private toClientEvent(event: Record<string, Json>): void {
     if (event.event === 'resumed' || event.event === 'session_restarted') this.counters.resumptions++;
     const client = this.client();
-    if (client && (client.deserializeAttachment() as Attachment).relayEvents)
-      this.sendRaw(client, relayEvent(event));
+    if (client && this.attachmentOf(client).relayEvents) this.sendRaw(client, relayEvent(event));
   }
 
   private onLinkFailed(close: RelayClose): void {
@@ -405,6 +404,21 @@ export class LiveSession extends DurableObject<Env> {
   private requireLink(): UpstreamLink {
     if (!this.link) throw new RelayClose(CloseCode.BadGateway, 'the upstream session has ended; reconnect');
     return this.link;
+  }
+
+  /** The socket's attachment, cached: it is read on every frame, and only rebuilt after a wake. */
+  private attachmentOf(ws: WebSocket): Attachment {
+    let attachment = this.attachments.get(ws);
+    if (!attachment) {
+      attachment = ws.deserializeAttachment() as Attachment;
+      this.attachments.set(ws, attachment);
+    }
+    return attachment;
+  }
+
+  private attach(ws: WebSocket, attachment: Attachment): void {
+    ws.serializeAttachment(attachment);
+    this.attachments.set(ws, attachment);
   }
 
   private client(): WebSocket | null {

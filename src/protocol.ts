@@ -76,7 +76,9 @@ export function parseClientMessage(text: string): ClientMessage {
       `unknown message "${keys[0]!.slice(0, 40)}": expected setup, clientContent, realtimeInput or toolResponse`,
     );
   }
-  const body = toCamelCase(parsed[keys[0]!]!);
+  // Without an underscore anywhere there is no snake_case key to rewrite: skip the copy (the audio hot path).
+  const raw = parsed[keys[0]!]!;
+  const body = text.includes('_') ? toCamelCase(raw) : raw;
   if (!isObject(body)) throw invalid(`invalid ${kind}: expected an object`);
   validateBody(kind as ClientMessageKind, body);
   return { kind: kind as ClientMessageKind, message: { [kind]: body }, body };
