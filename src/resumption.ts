@@ -40,18 +40,23 @@ export function readResumptionUpdate(body: Json | undefined): ResumptionUpdate |
 }
 
 /**
- * Converts the server's lastConsumedClientMessageIndex into how many of this connection's client messages
- * (after setup) the state includes. The counting base is undocumented (§5.3); the relay assumes setup = 0 and
- * the first message after it = 1, as Vertex's best-practice recipe and the emulator do. An index beyond what
- * was sent can only mean another base (setup = 1): it is clamped, so a frame is never acknowledged unsent, and
- * the caller logs it. Returning too small a count re-sends a frame; too large would lose one — so clamp down.
+ * Converts the server's lastConsumedClientMessageIndex into how many of this connection's client messages (after
+ * setup) the state includes. The counting base is undocumented (§5.3); the relay assumes setup = 0 and the first
+ * message after it = 1, as Vertex's best-practice recipe and the emulator do. An index beyond what was sent
+ * proves a higher base (e.g. setup = 1): from then on the difference is subtracted, so a frame is never
+ * acknowledged before it was consumed (which would lose it on replay). A lower base (first message = 0) cannot
+ * be told from a frame still in flight; it costs one re-sent frame after a switch, never a lost one.
  */
-export function acknowledgedCount(
-  lastConsumed: number,
-  sent: number,
-): { count: number; suspicious: boolean } {
-  if (lastConsumed > sent) return { count: sent, suspicious: true };
-  return { count: lastConsumed, suspicious: false };
+export class ConsumedIndex {
+  private offset = 0;
+
+  /** The number of this connection's frames the state includes; `recalibrated` when the base was corrected. */
+  acknowledged(lastConsumed: number, sent: number): { count: number; recalibrated: boolean } {
+    const count = lastConsumed - this.offset;
+    if (count <= sent) return { count: Math.max(0, count), recalibrated: false };
+    this.offset += count - sent;
+    return { count: sent, recalibrated: true };
+  }
 }
 
 export interface ReplayEntry {

@@ -13,7 +13,7 @@ import {
   RECONNECT_ATTEMPTS,
   RECONNECT_BUDGET_MS,
   ReplayBuffer,
-  acknowledgedCount,
+  ConsumedIndex,
   backoffDelay,
   isResumableClose,
   parseDuration,
@@ -63,6 +63,7 @@ export class UpstreamLink {
   private queue: string[] = [];
   private queuedBytes = 0;
   private readonly replay = new ReplayBuffer();
+  private readonly consumedIndex = new ConsumedIndex();
   private handleValue: string | null;
   private resumable = true;
   private goAwayTimer: ReturnType<typeof setTimeout> | null = null;
@@ -220,8 +221,8 @@ export class UpstreamLink {
     this.handleValue = update.handle;
     this.events.handle(update.handle);
     if (update.lastConsumed !== null) {
-      const ack = acknowledgedCount(update.lastConsumed, this.replay.sentCount);
-      if (ack.suspicious) {
+      const ack = this.consumedIndex.acknowledged(update.lastConsumed, this.replay.sentCount);
+      if (ack.recalibrated) {
         console.warn(
           JSON.stringify({
             event: 'resumption_index_beyond_sent',

@@ -4,7 +4,7 @@ import {
   RECONNECT_BASE_DELAY_MS,
   RECONNECT_MAX_DELAY_MS,
   ReplayBuffer,
-  acknowledgedCount,
+  ConsumedIndex,
   backoffDelay,
   isResumableClose,
   parseDuration,
@@ -41,11 +41,19 @@ describe('readResumptionUpdate', () => {
   });
 });
 
-describe('acknowledgedCount (setup = 0, first message = 1)', () => {
-  it('acknowledges up to the index, and never past what was sent (another base is clamped, not trusted)', () => {
-    expect(acknowledgedCount(0, 5)).toEqual({ count: 0, suspicious: false });
-    expect(acknowledgedCount(5, 5)).toEqual({ count: 5, suspicious: false });
-    expect(acknowledgedCount(6, 5)).toEqual({ count: 5, suspicious: true });
+describe('ConsumedIndex (setup = 0, first message = 1)', () => {
+  it('acknowledges up to the index', () => {
+    const index = new ConsumedIndex();
+    expect(index.acknowledged(0, 5)).toEqual({ count: 0, recalibrated: false });
+    expect(index.acknowledged(5, 5)).toEqual({ count: 5, recalibrated: false });
+  });
+
+  it('learns a higher base from an index beyond what was sent, and never acknowledges an unconsumed frame', () => {
+    const index = new ConsumedIndex();
+    // A server that counts setup as 1: everything sent (3) is reported as 4.
+    expect(index.acknowledged(4, 3)).toEqual({ count: 3, recalibrated: true });
+    // Later, 2 of 5 consumed is reported as 3: without the correction frame 3 would be dropped unconsumed.
+    expect(index.acknowledged(3, 5)).toEqual({ count: 2, recalibrated: false });
   });
 });
 
