@@ -64,8 +64,10 @@ export class LiveSession extends DurableObject<Env> {
   private model: string | null = null;
   private clientWantsUpdates = false;
   private history = new TextHistory();
-  private audio: AudioInput | null = null;
+  /** Audio input per client socket: frames a dropped socket still delivers keep their own batch and order. */
+  private audioInputs = new Map<WebSocket, AudioInput>();
   private attachments = new WeakMap<WebSocket, Attachment>();
+  private refused = new WeakSet<WebSocket>();
   private graceTimer: ReturnType<typeof setTimeout> | null = null;
   private sessionTimer: ReturnType<typeof setTimeout> | null = null;
   private flood = new TokenBucket();
@@ -96,7 +98,6 @@ export class LiveSession extends DurableObject<Env> {
     // One client per conversation: a newer connection of the owner takes over (e.g. after a network change).
     for (const old of this.ctx.getWebSockets('client'))
       safeClose(old, CloseCode.Replaced, 'replaced by a newer connection');
-    this.closeAudio();
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.graceTimer = null;
     const pair = new WebSocketPair();
@@ -108,8 +109,9 @@ export class LiveSession extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
-    // Frames already in flight when the relay closed this socket: nothing more to do for them.
-    if (ws.readyState !== WebSocket.READY_STATE_OPEN) return;
+    // Frames still arriving after the relay closed this socket for an error are dropped. (Not readyState: a
+    // client's own close makes it CLOSING while frames sent before it are still being delivered, and those count.)
+    if (this.refused.has(ws)) return;
     this.lastActivityAt = Date.now();
     const bytes = byteLength(data);
     count(this.counters.clientIn, bytes);
@@ -123,7 +125,7 @@ export class LiveSession extends DurableObject<Env> {
         );
       }
       const attachment = this.attachmentOf(ws);
-      if (typeof data !== 'string') return this.onBinaryAudio(attachment, new Uint8Array(data));
+      if (typeof data !== 'string') return this.onBinaryAudio(ws, attachment, new Uint8Array(data));
       const message = parseClientMessage(data);
       countKind(this.counters.clientMessagesByKind, message.kind);
       if (message.kind === 'setup') return await this.onSetup(ws, attachment, message.body);
@@ -132,7 +134,7 @@ export class LiveSession extends DurableObject<Env> {
           CloseCode.PolicyViolation,
           `the first message must be setup, got ${message.kind}`,
         );
-      this.onClientMessage(message, data);
+      this.onClientMessage(ws, attachment, message, data);
     } catch (err) {
       this.failClient(ws, err);
     }
@@ -140,8 +142,8 @@ export class LiveSession extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     safeClose(ws, code === 1005 || code === 1006 ? CloseCode.Normal : code, 'closed');
+    this.closeAudio(ws);
     if (this.ctx.getWebSockets('client').some((other) => other !== ws)) return;
-    this.closeAudio();
     if (code === CloseCode.Normal) {
       // A deliberate end: release Google's connection now. The stored handle still lets a later connection resume.
       this.endLink(CloseCode.Normal, 'client closed');
@@ -168,11 +170,7 @@ export class LiveSession extends DurableObject<Env> {
       setup = allowed.setup as JsonObject;
     }
     this.attach(ws, { ...attachment, setupSent: true });
-    this.audio = new AudioInput(attachment.audio, (batch) => {
-      this.batchDurations.record(batch.durationMs);
-      this.counters.upstreamAudioBatches++;
-      this.link?.send(batch.message);
-    });
+    this.audioOf(ws, attachment);
     this.clientWantsUpdates = setup.sessionResumption !== undefined;
     if (attachment.constraints?.maxSessionSeconds)
       this.limitSession(ws, attachment.constraints.maxSessionSeconds);
@@ -229,40 +227,55 @@ export class LiveSession extends DurableObject<Env> {
     else await this.ctx.storage.delete('handle');
   }
 
-  private onClientMessage(message: ClientMessage, raw: string): void {
+  private onClientMessage(ws: WebSocket, attachment: Attachment, message: ClientMessage, raw: string): void {
     const link = this.requireLink();
+    const audioInput = this.audioOf(ws, attachment);
     if (message.kind === 'realtimeInput') {
       const body = message.body.mediaChunks !== undefined ? translateMediaChunks(message.body) : message.body;
       const audio = body.audio;
       if (Object.keys(body).length === 1 && isObject(audio) && pcmRateOf(String(audio.mimeType)) !== null) {
         this.counters.clientAudioFrames++;
-        return this.audio!.pushBase64(String(audio.data), String(audio.mimeType));
+        return audioInput.pushBase64(String(audio.data), String(audio.mimeType));
       }
       if (typeof body.text === 'string') this.history.user(body.text);
-      this.audio?.flush();
+      audioInput.flush();
       return link.send(
         body === message.body && !raw.includes('_') ? raw : JSON.stringify({ realtimeInput: body }),
       );
     }
     if (message.kind === 'clientContent') this.history.recordClientContent(message.body);
     // Everything else goes out after the audio before it: the batcher never reorders.
-    this.audio?.flush();
+    audioInput.flush();
     // No underscore means the camelCase rewrite was a no-op: the client's own text goes upstream unchanged.
     link.send(raw.includes('_') ? JSON.stringify(message.message) : raw);
   }
 
-  private onBinaryAudio(attachment: Attachment, pcm: Uint8Array): void {
+  private onBinaryAudio(ws: WebSocket, attachment: Attachment, pcm: Uint8Array): void {
     if (!attachment.setupSent)
       throw new RelayClose(CloseCode.PolicyViolation, 'send setup before binary audio');
     countKind(this.counters.clientMessagesByKind, 'binaryAudio');
     this.counters.clientAudioFrames++;
     this.requireLink();
-    this.audio!.pushPcm(pcm);
+    this.audioOf(ws, attachment).pushPcm(pcm);
   }
 
-  private closeAudio(): void {
-    this.audio?.close();
-    this.audio = null;
+  private audioOf(ws: WebSocket, attachment: Attachment): AudioInput {
+    let input = this.audioInputs.get(ws);
+    if (!input) {
+      input = new AudioInput(attachment.audio, (batch) => {
+        this.batchDurations.record(batch.durationMs);
+        this.counters.upstreamAudioBatches++;
+        this.link?.send(batch.message);
+      });
+      this.audioInputs.set(ws, input);
+    }
+    return input;
+  }
+
+  /** The socket is gone: what it buffered still goes upstream, in order. */
+  private closeAudio(ws: WebSocket): void {
+    this.audioInputs.get(ws)?.close();
+    this.audioInputs.delete(ws);
   }
 
   private onServerMessage(
@@ -397,7 +410,9 @@ export class LiveSession extends DurableObject<Env> {
     if (!(err instanceof RelayClose))
       console.error('live-session: unexpected error', err instanceof Error ? err.stack : String(err));
     if (close.code === CloseCode.TryAgainLater) this.counters.overloadCloses++;
+    this.refused.add(ws);
     safeClose(ws, close.code, close.reason);
+    this.closeAudio(ws);
     this.endLink(CloseCode.Normal, 'client connection closed by the relay');
   }
 
@@ -475,7 +490,10 @@ export class LiveSession extends DurableObject<Env> {
         Math.max(this.lastActivityAt, (await this.ctx.storage.get<number>('lastActivityAt')) ?? 0),
       ).toISOString(),
       counters,
-      audio: { batchMs: this.batchDurations.snapshot(), window: this.audio?.options ?? null },
+      audio: {
+        batchMs: this.batchDurations.snapshot(),
+        window: [...this.audioInputs.values()].at(-1)?.options ?? null,
+      },
     };
   }
 }

@@ -189,6 +189,30 @@ describe('a client that drops comes back to the same conversation', () => {
     second.close();
   }, 20_000);
 
+  it('audio sent right before a drop still reaches the model, and the stream continues after the rejoin', async () => {
+    const scenario = await createScenario();
+    const id = uniqueConversationId();
+    const first = await connectRelay(live(id));
+    first.send(setupMessage({ scenario }));
+    await first.next();
+    const before = tone(1000, 16000, 300, 150);
+    for (let i = 0; i < before.byteLength; i += 640) first.send(before.slice(i, i + 640));
+    first.close(3000, 'network gone');
+    const second = await connectRelay(live(id, 'relay_events=1&last_seq=0'));
+    second.send(setupMessage({ scenario }));
+    await second.next();
+    const after = tone(1000, 16000, 500, 150);
+    for (let i = 0; i < after.byteLength; i += 640) second.send(after.slice(i, i + 640));
+    const audio = concat(before, after);
+    await eventually(
+      async () => (await scenarioReport(scenario)).audioBytes >= audio.byteLength,
+      5000,
+      'all audio consumed',
+    );
+    expect(await scenarioAudio(scenario)).toEqual(audio);
+    second.close();
+  });
+
   it('after the grace period: the upstream closes, the stored handle resumes the conversation on a new one', async () => {
     const scenario = await createScenario();
     const id = uniqueConversationId();
