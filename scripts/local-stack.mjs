@@ -3,10 +3,11 @@
 // generated on every start: the relay signs its JWT with it and the emulator's token endpoint verifies it, so
 // local development exercises the same auth chain as production, only against the emulator instead of Google.
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { throwawayServiceAccount } from './service-account.mjs';
 
 export const LIVE_PATH = '/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent';
 /** The relay's API key in the local stack (`RELAY_API_KEYS` entry `local-dev=local-dev-key`). */
@@ -39,28 +40,6 @@ function envFile(dir, name, values) {
   return isAbsolute(path) ? path : join(process.cwd(), path);
 }
 
-/** @param {string} emulator the emulator's origin, whose /token endpoint the key names */
-function serviceAccount(emulator) {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const clientEmail = 'local-dev@local-dev-project.iam.gserviceaccount.com';
-  const privateKeyId = randomBytes(20).toString('hex');
-  return {
-    registration: {
-      client_email: clientEmail,
-      private_key_id: privateKeyId,
-      public_key: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-    },
-    key: {
-      type: 'service_account',
-      project_id: 'local-dev-project',
-      private_key_id: privateKeyId,
-      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      client_email: clientEmail,
-      token_uri: `${emulator}/token`,
-    },
-  };
-}
-
 /**
  * Spawns both Workers and returns at once (they take ~10–20 s to serve; see `ready`).
  *
@@ -85,7 +64,7 @@ export function startLocalStack(options = {}) {
   const shown = (/** @type {string} */ path) =>
     relative(ROOT, path).startsWith('..') ? path : relative(ROOT, path);
 
-  const account = serviceAccount(emulatorUrl);
+  const account = throwawayServiceAccount('local-dev-project', 'local-dev');
   const emulatorEnv = envFile(dir, 'emulator.env', {
     EMULATOR_REQUIRE_ISSUED_TOKENS: 'true',
     EMULATOR_SERVICE_ACCOUNTS: JSON.stringify([account.registration]),
@@ -94,7 +73,7 @@ export function startLocalStack(options = {}) {
   const relayEnv = envFile(dir, 'relay.env', {
     LIVE_API_URL: `ws://127.0.0.1:${emulatorPort}${LIVE_PATH}`,
     GOOGLE_CLOUD_PROJECT: 'local-dev-project',
-    GOOGLE_SERVICE_ACCOUNT_KEY: JSON.stringify(account.key),
+    GOOGLE_SERVICE_ACCOUNT_KEY: JSON.stringify(account.key(`${emulatorUrl}/token`)),
     RELAY_API_KEYS: `local-dev=${LOCAL_API_KEY}`,
     RELAY_TOKEN_SECRET: randomBytes(32).toString('hex'),
   });

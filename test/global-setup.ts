@@ -1,30 +1,9 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { unstable_startWorker } from 'wrangler';
 import type { TestProject } from 'vitest/node';
+import { throwawayServiceAccount } from '../scripts/service-account.mjs';
 import type { TestServiceAccount } from './provided-context.js';
-
-/** A freshly generated RSA service-account key whose token_uri is the emulator's token endpoint. */
-function makeServiceAccount(tokenUri: string): TestServiceAccount {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const clientEmail = 'relay-test@test-project.iam.gserviceaccount.com';
-  const privateKeyId = randomBytes(20).toString('hex');
-  const keyJson = JSON.stringify({
-    type: 'service_account',
-    project_id: 'test-project',
-    private_key_id: privateKeyId,
-    private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    client_email: clientEmail,
-    client_id: '1234567890',
-    token_uri: tokenUri,
-  });
-  return {
-    keyJson,
-    clientEmail,
-    privateKeyId,
-    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-  };
-}
 
 /** Recordings parsed by length (server payloads contain newlines), for the emulator-fidelity tests. */
 function loadRecordings(): Record<string, Array<{ dir: '>' | '<'; payload: string }>> {
@@ -53,19 +32,13 @@ export default async function setup(project: TestProject) {
   // The key's token_uri must name the emulator, whose port is only known after it starts; the emulator
   // takes the public part at start-up, so bind a port-independent path and fill the host in afterwards.
   const tokenSecret = randomBytes(32).toString('hex');
-  const placeholder = makeServiceAccount('http://emulator.invalid/token');
+  const account = throwawayServiceAccount('test-project', 'relay-test');
   const worker = await unstable_startWorker({
     config: 'src/emulator/wrangler.toml',
     bindings: {
       EMULATOR_SERVICE_ACCOUNTS: {
         type: 'plain_text',
-        value: JSON.stringify([
-          {
-            client_email: placeholder.clientEmail,
-            private_key_id: placeholder.privateKeyId,
-            public_key: placeholder.publicKeyPem,
-          },
-        ]),
+        value: JSON.stringify([account.registration]),
       },
       EMULATOR_TOKEN_SECRET: { type: 'plain_text', value: tokenSecret },
       // The whole auth chain is exercised: the emulator accepts only tokens its own /token endpoint issued.
@@ -76,8 +49,10 @@ export default async function setup(project: TestProject) {
   });
   const url = (await worker.url).toString().replace(/\/$/, '');
   const serviceAccount: TestServiceAccount = {
-    ...placeholder,
-    keyJson: JSON.stringify({ ...JSON.parse(placeholder.keyJson), token_uri: `${url}/token` }),
+    keyJson: JSON.stringify(account.key(`${url}/token`)),
+    clientEmail: account.clientEmail,
+    privateKeyId: account.privateKeyId,
+    publicKeyPem: account.registration.public_key,
   };
   project.provide('emulatorUrl', url);
   project.provide('serviceAccount', serviceAccount);

@@ -9,10 +9,11 @@
 // directly (client → relay, relay → emulator): the proxies would add a hop and CPU on both paths that belongs
 // to neither Worker. Which workerd is which is read from /proc: the proxy listens on the URL wrangler reports.
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { throwawayServiceAccount } from '../../scripts/service-account.mjs';
 import { childProcesses, listeningPorts, processCpuMs } from './procfs.mjs';
 
 export const LIVE_PATH = '/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent';
@@ -221,29 +222,6 @@ async function answers(url, check) {
   return check(res);
 }
 
-/** A throwaway service-account key; the emulator's token endpoint gets its public half. */
-function serviceAccount() {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const clientEmail = 'bench@bench-project.iam.gserviceaccount.com';
-  const privateKeyId = randomBytes(20).toString('hex');
-  return {
-    registration: {
-      client_email: clientEmail,
-      private_key_id: privateKeyId,
-      public_key: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-    },
-    /** @param {string} uri */
-    key: (uri) => ({
-      type: 'service_account',
-      project_id: 'bench-project',
-      private_key_id: privateKeyId,
-      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      client_email: clientEmail,
-      token_uri: uri,
-    }),
-  };
-}
-
 /**
  * Starts the emulator, then the relay pointed at the emulator's runtime (its URL is only known then).
  * @param {{ relayVars?: Record<string, string> }} [options] extra relay vars (e.g. CLIENT_RESUME_GRACE_MS)
@@ -252,7 +230,7 @@ function serviceAccount() {
 export async function startStack(options = {}) {
   if (typeof WebSocket === 'undefined')
     throw new Error('no global WebSocket: on Node 20 run with --experimental-websocket (npm run bench does)');
-  const account = serviceAccount();
+  const account = throwawayServiceAccount('bench-project', 'bench');
   const dir = snapshotSources();
   try {
     return await startWorkers(dir, account, options);
@@ -264,7 +242,7 @@ export async function startStack(options = {}) {
 
 /**
  * @param {string} dir
- * @param {ReturnType<typeof serviceAccount>} account
+ * @param {ReturnType<typeof throwawayServiceAccount>} account
  * @param {{ relayVars?: Record<string, string> }} options
  * @returns {Promise<Stack>}
  */
