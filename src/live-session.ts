@@ -174,15 +174,17 @@ export class LiveSession extends DurableObject<Env> {
     this.clientWantsUpdates = setup.sessionResumption !== undefined;
     if (attachment.constraints?.maxSessionSeconds)
       this.limitSession(ws, attachment.constraints.maxSessionSeconds);
-    if (this.link && this.setupComplete) {
-      // The conversation is still up (the client came back within the grace period): no new upstream.
+    if (this.link) {
+      // The conversation is still up (the client came back within the grace period): no new upstream. Its
+      // setupComplete goes to this client now, or when it arrives.
       if (model.id !== this.model) {
         throw new RelayClose(
           CloseCode.PolicyViolation,
           `the model cannot change within a conversation (it is ${this.model})`,
         );
       }
-      return this.deliverSetupComplete(ws, attachment, this.setupComplete, true);
+      if (this.setupComplete) this.deliverSetupComplete(ws, attachment, this.setupComplete, true);
+      return;
     }
     this.model = model.id;
     const handle = await this.storedHandle(setup);

@@ -213,6 +213,20 @@ describe('a client that drops comes back to the same conversation', () => {
     second.close();
   });
 
+  it('a client that rejoins before setupComplete gets it, and no second upstream opens', async () => {
+    const scenario = await createScenario({ default: { setupCompleteDelayMs: 500 } });
+    const id = uniqueConversationId();
+    const first = await connectRelay(live(id));
+    first.send(setupMessage({ scenario }));
+    first.close(3000, 'network gone');
+    const second = await connectRelay(live(id));
+    second.send(setupMessage({ scenario }));
+    expect((await second.next()).setupComplete).toBeDefined();
+    expect(await say(second, 'still one session')).toContain('still one session');
+    expect((await scenarioReport(scenario)).connections).toHaveLength(1);
+    second.close();
+  });
+
   it('after the grace period: the upstream closes, the stored handle resumes the conversation on a new one', async () => {
     const scenario = await createScenario();
     const id = uniqueConversationId();
