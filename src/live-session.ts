@@ -438,8 +438,13 @@ export class LiveSession extends DurableObject<Env> {
     this.attachments.set(ws, attachment);
   }
 
+  /**
+   * The client that may receive Live API messages: one that has sent its setup. A rejoining client gets what
+   * arrived before its setup from the feed (by `last_seq`) right after its setupComplete.
+   */
   private client(): WebSocket | null {
-    return this.ctx.getWebSockets('client')[0] ?? null;
+    const ws = this.ctx.getWebSockets('client')[0];
+    return ws && this.attachmentOf(ws).setupSent ? ws : null;
   }
 
   /** One structured line per link: ids, model, codes and counts, never content or credentials. */
