@@ -87,3 +87,12 @@ export function clientCloseForUpstream(code: number, reason: string): { code: nu
       };
   }
 }
+
+/** Closes a socket with a reason cut to 123 bytes; a socket already closed is left as it is. */
+export function safeClose(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, truncateReason(reason));
+  } catch {
+    // Already closed.
+  }
+}

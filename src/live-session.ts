@@ -10,7 +10,7 @@ import { pcmRateOf } from './batcher';
 import { Histogram } from './histogram';
 import { enforceSetupConstraints, isOwner, type TokenConstraints } from './client-auth';
 import { ClientFeed, relayEvent, splitAudio } from './client-feed';
-import { CloseCode, RelayClose, truncateReason } from './close-codes';
+import { CloseCode, RelayClose, safeClose } from './close-codes';
 import { MAX_CLIENT_FRAME_BYTES, resolveModel } from './config';
 import type { ConnectOptions } from './connect-options';
 import { count, countKind, newCounters, type Counters } from './counters';
@@ -24,7 +24,7 @@ import {
   type JsonObject,
 } from './protocol';
 import { TokenBucket } from './rate-limit';
-import { byteLength } from './upstream';
+import { byteLength, frameText } from './upstream';
 import { UpstreamLink } from './upstream-link';
 
 /** What the Worker tells the object about a connecting client (internal header, set only by the Worker). */
@@ -311,7 +311,7 @@ export class LiveSession extends DurableObject<Env> {
     frame: string | ArrayBuffer,
     rejoined: boolean,
   ): void {
-    this.sendRaw(ws, attachment.binaryOut ? asText(frame) : frame);
+    this.sendRaw(ws, attachment.binaryOut ? frameText(frame) : frame);
     const feed = this.feed!;
     const replay = attachment.lastSeq !== null ? feed.since(attachment.lastSeq) : { frames: [], gap: false };
     if (attachment.relayEvents) {
@@ -341,7 +341,7 @@ export class LiveSession extends DurableObject<Env> {
     parsed: JsonObject | null,
   ): void {
     if (attachment.binaryOut) {
-      const split = splitAudio(parsed ?? (JSON.parse(asText(data)) as JsonObject));
+      const split = splitAudio(parsed ?? (JSON.parse(frameText(data)) as JsonObject));
       if (split) {
         let sent = 0;
         for (const pcm of split.audio) sent += this.sendRaw(ws, pcm);
@@ -351,7 +351,7 @@ export class LiveSession extends DurableObject<Env> {
       }
     }
     // In binary-out mode binary frames are PCM only, so JSON goes as text.
-    this.sendRaw(ws, attachment.binaryOut ? asText(data) : data);
+    this.sendRaw(ws, attachment.binaryOut ? frameText(data) : data);
   }
 
   private sendRaw(ws: WebSocket, data: string | ArrayBuffer | Uint8Array): number {
@@ -505,18 +505,6 @@ export class LiveSession extends DurableObject<Env> {
   }
 }
 
-const decoder = new TextDecoder();
-const asText = (data: string | ArrayBuffer): string =>
-  typeof data === 'string' ? data : decoder.decode(data);
-
 function jsonError(status: number, code: string, message: string): Response {
   return Response.json({ error: { code: status, status: code, message } }, { status });
-}
-
-function safeClose(ws: WebSocket, code: number, reason: string): void {
-  try {
-    ws.close(code, truncateReason(reason));
-  } catch {
-    // Already closed.
-  }
 }

@@ -5,7 +5,7 @@
 //   connecting ──setupComplete──▶ live ──goAway──▶ switching ──setupComplete──▶ live
 //        ▲                          │                  │
 //        └──────── reconnecting ◀───┴── drop/1011 ─────┘          (any) ──close()/failure──▶ closed
-import { CloseCode, RelayClose, clientCloseForUpstream } from './close-codes';
+import { CloseCode, RelayClose, clientCloseForUpstream, safeClose } from './close-codes';
 import { UPSTREAM_SETUP_TIMEOUT_MS, upstreamUrl } from './config';
 import { isObject, serverMessageKind, type Json, type JsonObject } from './protocol';
 import {
@@ -360,13 +360,5 @@ export class UpstreamLink {
     for (const timer of [this.goAwayTimer, this.setupTimer]) if (timer) clearTimeout(timer);
     this.goAwayTimer = null;
     this.setupTimer = null;
-  }
-}
-
-function safeClose(ws: WebSocket, code: number, reason: string): void {
-  try {
-    ws.close(code, reason);
-  } catch {
-    // already closed
   }
 }

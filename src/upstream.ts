@@ -48,10 +48,15 @@ function errorName(err: unknown): string {
 
 const decoder = new TextDecoder();
 
+/** A frame's text: Google sends UTF-8 JSON in text or binary frames (§3.1). */
+export function frameText(data: string | ArrayBuffer): string {
+  return typeof data === 'string' ? data : decoder.decode(data);
+}
+
 /** Parses an upstream frame; null when it is not a JSON object (it is still forwarded untouched). */
 export function parseServerFrame(data: string | ArrayBuffer): JsonObject | null {
   try {
-    const value: unknown = JSON.parse(typeof data === 'string' ? data : decoder.decode(data));
+    const value: unknown = JSON.parse(frameText(data));
     return isObject(value) ? value : null;
   } catch {
     return null;

@@ -30,25 +30,19 @@ const TEXT_PIECE = 16;
 const FIRST_TRANSCRIPT_PIECE = 2;
 const TRANSCRIPT_PIECE = 60;
 
-function transcriptPieces(chars: string[]): string[] {
-  const pieces: string[] = [];
+/** Splits into pieces of `first` characters, then `rest` (code points, so no surrogate is cut). */
+function pieces(chars: string[], first: number, rest: number): string[] {
+  const out: string[] = [];
   for (let i = 0; i < chars.length;) {
-    const size = i === 0 ? FIRST_TRANSCRIPT_PIECE : TRANSCRIPT_PIECE;
-    pieces.push(chars.slice(i, i + size).join(''));
+    const size = i === 0 ? first : rest;
+    out.push(chars.slice(i, i + size).join(''));
     i += size;
   }
-  return pieces;
+  return out;
 }
 
 export function splitText(text: string): string[] {
-  const chars = Array.from(text);
-  const pieces: string[] = [];
-  for (let i = 0; i < chars.length;) {
-    const size = i === 0 ? FIRST_TEXT_PIECE : TEXT_PIECE;
-    pieces.push(chars.slice(i, i + size).join(''));
-    i += size;
-  }
-  return pieces;
+  return pieces(Array.from(text), FIRST_TEXT_PIECE, TEXT_PIECE);
 }
 
 export interface SpokenReply {
@@ -79,7 +73,9 @@ export function planSpokenTurn(reply: SpokenReply, options: PlanOptions): TurnSt
     const audio = reply.audio ?? synthesizeSpeech(reply.text);
     audioSeconds = audio.length / 2 / OUTPUT_RATE;
     const chars = Array.from(reply.text);
-    const transcript = options.outputTranscription ? transcriptPieces(chars) : [];
+    const transcript = options.outputTranscription
+      ? pieces(chars, FIRST_TRANSCRIPT_PIECE, TRANSCRIPT_PIECE)
+      : [];
     if (options.outputTranscription) steps.push({ message: outputTranscription() });
     let transcribed = 0;
     let sentBytes = 0;
