@@ -68,6 +68,18 @@ describe('control API', () => {
   });
 });
 
+/** A resumable connection in scenario `id`, and the handle of its first sessionResumptionUpdate. */
+async function openResumable(id: string): Promise<{ client: EmulatorClient; handle: string }> {
+  const client = await EmulatorClient.open({
+    ...TEXT,
+    systemInstruction: scenarioInstruction(id),
+    sessionResumption: {},
+  });
+  await client.nextMessage();
+  const handle = (await client.nextMessage()).sessionResumptionUpdate!.newHandle!;
+  return { client, handle };
+}
+
 describe('faults', () => {
   it('goAwayAfterMessages: goAway with timeLeft as a Duration, then close 1000', async () => {
     const { client } = await faulty({ goAwayAfterMessages: 2, goAwayTimeLeftMs: 100 });
@@ -140,13 +152,7 @@ describe('faults', () => {
 
   it('rejectHandle: a resume is refused with 1007', async () => {
     const id = await createScenario({ connections: [{}, { rejectHandle: true }] });
-    const a = await EmulatorClient.open({
-      ...TEXT,
-      systemInstruction: scenarioInstruction(id),
-      sessionResumption: {},
-    });
-    await a.nextMessage();
-    const handle = (await a.nextMessage()).sessionResumptionUpdate!.newHandle;
+    const { client: a, handle } = await openResumable(id);
     a.close();
     const b = await EmulatorClient.open({ ...TEXT, sessionResumption: { handle } });
     expect(await b.waitForClose()).toEqual({ code: 1007, reason: 'Request contains an invalid argument.' });
@@ -156,13 +162,7 @@ describe('faults', () => {
 
   it('refuseConcurrentResume: 1011 while the session is open elsewhere, accepted once it is not', async () => {
     const id = await createScenario({ default: { refuseConcurrentResume: true } });
-    const a = await EmulatorClient.open({
-      ...TEXT,
-      systemInstruction: scenarioInstruction(id),
-      sessionResumption: {},
-    });
-    await a.nextMessage();
-    const handle = (await a.nextMessage()).sessionResumptionUpdate!.newHandle;
+    const { client: a, handle } = await openResumable(id);
     const b = await EmulatorClient.open({ ...TEXT, sessionResumption: { handle } });
     expect(await b.waitForClose()).toEqual({ code: 1011, reason: 'The service is currently unavailable.' });
     a.close();
@@ -173,13 +173,7 @@ describe('faults', () => {
 
   it('without refuseConcurrentResume, a resume takes the session over from the open connection', async () => {
     const id = await createScenario();
-    const a = await EmulatorClient.open({
-      ...TEXT,
-      systemInstruction: scenarioInstruction(id),
-      sessionResumption: {},
-    });
-    await a.nextMessage();
-    const handle = (await a.nextMessage()).sessionResumptionUpdate!.newHandle;
+    const { client: a, handle } = await openResumable(id);
     const b = await EmulatorClient.open({ ...TEXT, sessionResumption: { handle } });
     expect((await b.nextMessage()).setupComplete).toBeDefined();
     a.sendText('to the old connection');
