@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     include: ['test/page/**/*.test.ts'],
     environment: 'node',
+    // Each file starts its own local stack (two wrangler dev Workers): one at a time on a 2-core machine.
+    fileParallelism: false,
     testTimeout: 60_000,
     // Starting the stack (two wrangler dev Workers) dominates; the hooks carry their own timeouts too.
     hookTimeout: 150_000,

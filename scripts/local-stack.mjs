@@ -5,8 +5,9 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, relative } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
 import { throwawayServiceAccount } from './service-account.mjs';
 
 export const LIVE_PATH = '/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent';
@@ -37,7 +38,7 @@ function envFile(dir, name, values) {
     })
     .join('\n');
   writeFileSync(path, `${body}\n`, { mode: 0o600 });
-  return isAbsolute(path) ? path : join(process.cwd(), path);
+  return path;
 }
 
 /**
@@ -58,11 +59,10 @@ export function startLocalStack(options = {}) {
   const emulatorPort = options.emulatorPort ?? 8788;
   const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
   const relayUrl = `http://127.0.0.1:${relayPort}`;
-  const dir = options.dir ?? join(ROOT, '.wrangler', 'local-dev');
+  // Absolute paths only: wrangler resolves a relative --env-file against the directory of the config file (for
+  // the emulator, src/emulator/), and when the file is not there it carries on silently with the defaults.
+  const dir = resolve(options.dir ?? join(ROOT, '.wrangler', 'local-dev'));
   mkdirSync(dir, { recursive: true });
-  // wrangler prints the env file's path: keep it short when it is inside the repository.
-  const shown = (/** @type {string} */ path) =>
-    relative(ROOT, path).startsWith('..') ? path : relative(ROOT, path);
 
   const account = throwawayServiceAccount('local-dev-project', 'local-dev');
   const emulatorEnv = envFile(dir, 'emulator.env', {
@@ -75,12 +75,16 @@ export function startLocalStack(options = {}) {
     GOOGLE_CLOUD_PROJECT: 'local-dev-project',
     GOOGLE_SERVICE_ACCOUNT_KEY: JSON.stringify(account.key(`${emulatorUrl}/token`)),
     RELAY_API_KEYS: `local-dev=${LOCAL_API_KEY}`,
+    // The emulator serves every model id it knows; production keeps wrangler.toml's allowlist.
+    ALLOWED_MODELS: '*',
     RELAY_TOKEN_SECRET: randomBytes(32).toString('hex'),
   });
 
   const wrangler = join(ROOT, 'node_modules', '.bin', 'wrangler');
   const common = ['--ip', '127.0.0.1', '--show-interactive-dev-session=false', '--inspector-port', '0'];
-  if (options.persistTo) common.push('--persist-to', options.persistTo);
+  // One state directory per Worker: two workerd processes sharing one SQLite file can fail with SQLITE_BUSY.
+  const persist = (/** @type {string} */ name) =>
+    options.persistTo ? ['--persist-to', join(resolve(options.persistTo), name)] : [];
   const stdio = options.stdio ?? 'inherit';
   let output = '';
   /** @param {string} name @param {string[]} args */
@@ -104,13 +108,22 @@ export function startLocalStack(options = {}) {
   const children = [
     run('emulator', [
       '-c',
-      'src/emulator/wrangler.toml',
+      join(ROOT, 'src', 'emulator', 'wrangler.toml'),
       '--port',
       String(emulatorPort),
       '--env-file',
-      shown(emulatorEnv),
+      emulatorEnv,
+      ...persist('emulator'),
     ]),
-    run('relay', ['--port', String(relayPort), '--env-file', shown(relayEnv)]),
+    run('relay', [
+      '-c',
+      join(ROOT, 'wrangler.toml'),
+      '--port',
+      String(relayPort),
+      '--env-file',
+      relayEnv,
+      ...persist('relay'),
+    ]),
   ];
   /** Resolves with the first Worker process to end, whatever the reason. */
   const exited = Promise.race(children.map((c) => c.exit));
@@ -121,7 +134,11 @@ export function startLocalStack(options = {}) {
     exited,
     output: () => output,
 
-    /** Resolves once both Workers answer HTTP; rejects if one exits first or `timeoutMs` passes. */
+    /**
+     * Resolves once both Workers answer HTTP and the relay holds a conversation with the emulator (which proves
+     * both got their env files: the relay's key is accepted by the emulator's token endpoint); rejects with the
+     * reason if one exits first, the check fails or `timeoutMs` passes.
+     */
     async ready(timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       /** @type {{ exit: Exit | null }} */
@@ -140,6 +157,7 @@ export function startLocalStack(options = {}) {
           await new Promise((resolve) => setTimeout(resolve, 250));
         }
       }
+      await checkConversation(relayUrl, Math.max(5_000, deadline - Date.now()));
     },
 
     /** SIGTERM to both wranglers (each ends its workerd), SIGKILL after a grace period; resolves when gone. */
@@ -155,4 +173,52 @@ export function startLocalStack(options = {}) {
       );
     },
   };
+}
+
+/**
+ * Opens a conversation through the relay exactly as a client does (API key, setup, text turn) and resolves when
+ * the model's turn completes; rejects with the relay's close code and reason otherwise.
+ * @param {string} relayUrl
+ * @param {number} timeoutMs
+ */
+export function checkConversation(relayUrl, timeoutMs = 20_000) {
+  const url = `${relayUrl.replace(/^http/, 'ws')}${LIVE_PATH}`;
+  return new Promise((resolvePromise, reject) => {
+    const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${LOCAL_API_KEY}` } });
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error(`no reply through the relay within ${timeoutMs} ms`));
+    }, timeoutMs);
+    let done = false;
+    ws.on('open', () => {
+      ws.send(
+        JSON.stringify({
+          setup: { model: 'gemini-live-2.5-flash', generationConfig: { responseModalities: ['TEXT'] } },
+        }),
+      );
+      ws.send(JSON.stringify({ realtimeInput: { text: 'start-up check' } }));
+    });
+    ws.on('message', (data) => {
+      if (String(data).includes('"turnComplete"')) {
+        done = true;
+        clearTimeout(timer);
+        ws.close(1000);
+        resolvePromise(undefined);
+      }
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      clearTimeout(timer);
+      reject(new Error(`the relay refused the check's connection with HTTP ${res.statusCode}`));
+    });
+    ws.on('close', (code, reason) => {
+      if (done) return;
+      clearTimeout(timer);
+      reject(new Error(`the relay closed the check's conversation with ${code} ${String(reason)}`));
+    });
+    ws.on('error', (err) => {
+      if (done) return;
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
 }

@@ -1,5 +1,5 @@
 // Per-connection choices a client makes in the WebSocket URL's query (documented in the README).
-import { HTTPException } from 'hono/http-exception';
+import { RelayHttpError } from './http-error';
 import { BatchError, batchDefaultsFromVars, resolveBatchOptions, type BatchOptions } from './batcher';
 
 export interface ConnectOptions {
@@ -25,13 +25,13 @@ export function parseConnectOptions(query: (name: string) => string | undefined,
       batchDefaultsFromVars(env),
     );
   } catch (err) {
-    if (err instanceof BatchError) throw new HTTPException(400, { message: err.message });
+    if (err instanceof BatchError) throw new RelayHttpError(400, 'invalid_option', err.message);
     throw err;
   }
   const lastSeqRaw = query('last_seq');
   const lastSeq = lastSeqRaw === undefined ? null : Number(lastSeqRaw);
   if (lastSeq !== null && !(Number.isSafeInteger(lastSeq) && lastSeq >= 0)) {
-    throw new HTTPException(400, { message: 'last_seq must be a non-negative integer' });
+    throw new RelayHttpError(400, 'invalid_option', 'last_seq must be a non-negative integer');
   }
   return {
     relayEvents: flag(query('relay_events')),

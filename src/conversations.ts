@@ -1,11 +1,15 @@
 // The hand-off of an authenticated client to its conversation's Durable Object.
-import { HTTPException } from 'hono/http-exception';
+import { RelayHttpError } from './http-error';
 import { isValidConversationId } from './client-auth';
 import { CONNECT_INFO_HEADER, type ConnectInfo } from './live-session';
 
 export function checkConversationId(id: string): string {
   if (!isValidConversationId(id)) {
-    throw new HTTPException(400, { message: 'conversation id must be 1-128 characters of A-Z a-z 0-9 _ -' });
+    throw new RelayHttpError(
+      400,
+      'invalid_conversation_id',
+      'conversation id must be 1-128 characters of A-Z a-z 0-9 _ -',
+    );
   }
   return id;
 }

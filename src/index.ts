@@ -14,6 +14,7 @@ import {
 } from './client-auth';
 import { parseConnectOptions } from './connect-options';
 import { checkConversationId, fetchStatus, forwardUpgrade, isWebSocketUpgrade } from './conversations';
+import { RelayHttpError, errorCodeFor, errorResponse } from './http-error';
 
 export { LiveSession } from './live-session';
 
@@ -31,17 +32,14 @@ function refuse(
   console.log(
     JSON.stringify({ event: 'refused', path: c.req.path, status: failure.status, code: failure.code }),
   );
-  return c.json(
-    { error: { code: failure.status, status: failure.code, message: failure.message } },
-    failure.status,
-  );
+  return errorResponse(failure.status, failure.code, failure.message);
 }
 
 app.post('/v1/tokens', async (c) => {
   const auth = await authenticateApiKey(c.req.raw, c.env);
   if (!auth.ok) return refuse(c, auth);
   const body: unknown = await c.req.json().catch(() => {
-    throw new HTTPException(400, { message: 'the body must be a JSON object (it may be {})' });
+    throw new RelayHttpError(400, 'invalid_json', 'the body must be a JSON object (it may be {})');
   });
   const parsed = parseTokenRequest(body);
   if (!parsed.ok) return refuse(c, parsed);
@@ -58,9 +56,11 @@ const VERTEX_PATHS = ['v1', 'v1beta1'].flatMap((version) => {
 /** Authentication happens here, before the upgrade: a refused client never gets a socket. */
 async function connect(c: Context<App>, requested: string | undefined): Promise<Response> {
   if (!isWebSocketUpgrade(c.req.raw)) {
-    throw new HTTPException(426, {
-      message: 'this path accepts WebSocket upgrades only (Upgrade: websocket)',
-    });
+    throw new RelayHttpError(
+      426,
+      'upgrade_required',
+      'this path accepts WebSocket upgrades only (Upgrade: websocket)',
+    );
   }
   // A relay without a usable token secret starts no session, whatever credential the client holds.
   tokenSecretKey(c.env);
@@ -94,21 +94,19 @@ app.get('/v1/conversations/:id', async (c) => {
   return fetchStatus(c.env, id, auth.principal.subject);
 });
 
-app.notFound((c) =>
-  c.json({ error: { code: 404, message: `no route for ${c.req.method} ${c.req.path}` } }, 404),
-);
+app.notFound((c) => errorResponse(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
 
 app.onError((err, c) => {
-  if (err instanceof HTTPException)
-    return c.json({ error: { code: err.status, message: err.message } }, err.status);
-  if (err instanceof TokenRequestError) return c.json({ error: { code: 400, message: err.message } }, 400);
+  if (err instanceof RelayHttpError) return errorResponse(err.status, err.code, err.message);
+  if (err instanceof HTTPException) return errorResponse(err.status, errorCodeFor(err.status), err.message);
+  if (err instanceof TokenRequestError) return errorResponse(400, err.code, err.message);
   if (err instanceof ClientAuthConfigError) {
     // An operator mistake: the message names the setting and how to set it, never its value.
     console.error(`relay misconfigured: ${err.setting}`);
-    return c.json({ error: { code: 500, status: 'relay_misconfigured', message: err.message } }, 500);
+    return errorResponse(500, 'relay_misconfigured', err.message);
   }
   console.error('relay: unhandled error', err instanceof Error ? err.stack : String(err));
-  return c.json({ error: { code: 500, message: 'internal error' } }, 500);
+  return errorResponse(500, 'internal_error', 'internal error');
 });
 
 export default app;

@@ -15,6 +15,7 @@ import { MAX_CLIENT_FRAME_BYTES, resolveModel } from './config';
 import type { ConnectOptions } from './connect-options';
 import { count, countKind, newCounters, type Counters } from './counters';
 import { TextHistory } from './history';
+import { errorResponse } from './http-error';
 import {
   isObject,
   parseClientMessage,
@@ -24,6 +25,7 @@ import {
   type JsonObject,
 } from './protocol';
 import { TokenBucket } from './rate-limit';
+import type { ClientOrigin } from './resumption';
 import { byteLength, frameText } from './upstream';
 import { UpstreamLink } from './upstream-link';
 
@@ -40,6 +42,8 @@ export interface ConnectInfo extends ConnectOptions {
 interface Attachment extends ConnectInfo {
   connectedAt: number;
   setupSent: boolean;
+  /** This client connection's number in the conversation (what `ClientOrigin.client` names). */
+  client: number;
 }
 
 interface Meta {
@@ -74,19 +78,22 @@ export class LiveSession extends DurableObject<Env> {
   private counters: Counters = newCounters();
   private batchDurations = new Histogram();
   private lastActivityAt = Date.now();
+  private clientConnections = 0;
+  /** Messages each client socket sent after its setup, as the client counts them (setup = 0). */
+  private clientMessages = new Map<WebSocket, number>();
 
   override async fetch(request: Request): Promise<Response> {
     const info = JSON.parse(request.headers.get(CONNECT_INFO_HEADER) ?? 'null') as ConnectInfo | null;
-    if (!info) return jsonError(404, 'not_found', 'not found');
+    if (!info) return errorResponse(404, 'not_found', 'not found');
     const meta = await this.ctx.storage.get<Meta>('meta');
     // A conversation belongs to the subject that created it: nobody else may attach, resume or read it.
     if (meta && !isOwner({ subject: meta.owner }, { subject: info.subject, kind: 'api-key' })) {
-      return jsonError(403, 'not_owner', 'this conversation belongs to another subject');
+      return errorResponse(403, 'not_owner', 'this conversation belongs to another subject');
     }
     if (new URL(request.url).pathname === '/status') {
       return meta
         ? Response.json(await this.status(meta))
-        : jsonError(404, 'not_found', 'conversation not found');
+        : errorResponse(404, 'not_found', 'conversation not found');
     }
     if (!meta) {
       await this.ctx.storage.put('meta', {
@@ -102,7 +109,12 @@ export class LiveSession extends DurableObject<Env> {
     this.graceTimer = null;
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1], ['client']);
-    this.attach(pair[1], { ...info, connectedAt: Date.now(), setupSent: false });
+    this.attach(pair[1], {
+      ...info,
+      connectedAt: Date.now(),
+      setupSent: false,
+      client: ++this.clientConnections,
+    });
     const headers = new Headers({ 'X-Conversation-Id': info.conversationId });
     if (info.subprotocol) headers.set('Sec-WebSocket-Protocol', info.subprotocol);
     return new Response(null, { status: 101, webSocket: pair[0], headers });
@@ -125,7 +137,8 @@ export class LiveSession extends DurableObject<Env> {
         );
       }
       const attachment = this.attachmentOf(ws);
-      if (typeof data !== 'string') return this.onBinaryAudio(ws, attachment, new Uint8Array(data));
+      if (typeof data !== 'string')
+        return this.onBinaryAudio(ws, attachment, new Uint8Array(data), this.originOf(ws, attachment));
       const message = parseClientMessage(data);
       countKind(this.counters.clientMessagesByKind, message.kind);
       if (message.kind === 'setup') return await this.onSetup(ws, attachment, message.body);
@@ -134,7 +147,7 @@ export class LiveSession extends DurableObject<Env> {
           CloseCode.PolicyViolation,
           `the first message must be setup, got ${message.kind}`,
         );
-      this.onClientMessage(ws, attachment, message, data);
+      this.onClientMessage(ws, attachment, message, data, this.originOf(ws, attachment));
     } catch (err) {
       this.failClient(ws, err);
     }
@@ -143,8 +156,11 @@ export class LiveSession extends DurableObject<Env> {
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     safeClose(ws, code === 1005 || code === 1006 ? CloseCode.Normal : code, 'closed');
     this.closeAudio(ws);
+    this.clientMessages.delete(ws);
     if (this.ctx.getWebSockets('client').some((other) => other !== ws)) return;
-    if (code === CloseCode.Normal) {
+    // A close frame without a status code (1005) is as deliberate as 1000: Google's SDK's session.close() sends
+    // one. Only an abnormal drop (1006: no close frame, network error) waits for the client to come back.
+    if (code === CloseCode.Normal || code === 1005) {
       // A deliberate end: release Google's connection now. The stored handle still lets a later connection resume.
       this.endLink(CloseCode.Normal, 'client closed');
     } else if (this.link) {
@@ -229,7 +245,20 @@ export class LiveSession extends DurableObject<Env> {
     else await this.ctx.storage.delete('handle');
   }
 
-  private onClientMessage(ws: WebSocket, attachment: Attachment, message: ClientMessage, raw: string): void {
+  /** Numbers the client's message as the client counts them: setup = 0, the first after it = 1. */
+  private originOf(ws: WebSocket, attachment: Attachment): ClientOrigin {
+    const index = (this.clientMessages.get(ws) ?? 0) + 1;
+    this.clientMessages.set(ws, index);
+    return { client: attachment.client, index };
+  }
+
+  private onClientMessage(
+    ws: WebSocket,
+    attachment: Attachment,
+    message: ClientMessage,
+    raw: string,
+    origin: ClientOrigin,
+  ): void {
     const link = this.requireLink();
     const audioInput = this.audioOf(ws, attachment);
     if (message.kind === 'realtimeInput') {
@@ -237,37 +266,38 @@ export class LiveSession extends DurableObject<Env> {
       const audio = body.audio;
       if (Object.keys(body).length === 1 && isObject(audio) && pcmRateOf(String(audio.mimeType)) !== null) {
         this.counters.clientAudioFrames++;
-        return audioInput.pushBase64(String(audio.data), String(audio.mimeType));
+        return audioInput.pushBase64(String(audio.data), String(audio.mimeType), origin);
       }
       if (typeof body.text === 'string') this.history.user(body.text);
       audioInput.flush();
       return link.send(
         body === message.body && !raw.includes('_') ? raw : JSON.stringify({ realtimeInput: body }),
+        origin,
       );
     }
     if (message.kind === 'clientContent') this.history.recordClientContent(message.body);
     // Everything else goes out after the audio before it: the batcher never reorders.
     audioInput.flush();
     // No underscore means the camelCase rewrite was a no-op: the client's own text goes upstream unchanged.
-    link.send(raw.includes('_') ? JSON.stringify(message.message) : raw);
+    link.send(raw.includes('_') ? JSON.stringify(message.message) : raw, origin);
   }
 
-  private onBinaryAudio(ws: WebSocket, attachment: Attachment, pcm: Uint8Array): void {
+  private onBinaryAudio(ws: WebSocket, attachment: Attachment, pcm: Uint8Array, origin: ClientOrigin): void {
     if (!attachment.setupSent)
       throw new RelayClose(CloseCode.PolicyViolation, 'send setup before binary audio');
     countKind(this.counters.clientMessagesByKind, 'binaryAudio');
     this.counters.clientAudioFrames++;
     this.requireLink();
-    this.audioOf(ws, attachment).pushPcm(pcm);
+    this.audioOf(ws, attachment).pushPcm(pcm, origin);
   }
 
   private audioOf(ws: WebSocket, attachment: Attachment): AudioInput {
     let input = this.audioInputs.get(ws);
     if (!input) {
-      input = new AudioInput(attachment.audio, (batch) => {
+      input = new AudioInput(attachment.audio, (batch, completes) => {
         this.batchDurations.record(batch.durationMs);
         this.counters.upstreamAudioBatches++;
-        this.link?.send(batch.message);
+        this.link?.send(batch.message, completes);
       });
       this.audioInputs.set(ws, input);
     }
@@ -296,12 +326,31 @@ export class LiveSession extends DurableObject<Env> {
       if (client) this.deliverSetupComplete(client, this.attachmentOf(client), data, false);
       return;
     }
-    // The relay handles goAway itself; resumption updates reach only clients that asked for them.
+    // The relay handles goAway itself; resumption updates reach only clients that asked for them, with the
+    // consumed index in the client's own numbering (the upstream's counts the relay's batches and replays).
     if (kind === 'goAway' || (kind === 'sessionResumptionUpdate' && !this.clientWantsUpdates)) return;
+    if (kind === 'sessionResumptionUpdate' && parsed) [data, parsed] = this.inClientTerms(data, parsed);
     if (parsed) this.history.recordServerMessage(parsed);
     this.feed!.record(data);
     const client = this.client();
     if (client) this.send(client, this.attachmentOf(client), data, parsed);
+  }
+
+  private inClientTerms(data: string | ArrayBuffer, parsed: JsonObject): [string | ArrayBuffer, JsonObject] {
+    const update = parsed.sessionResumptionUpdate;
+    if (!isObject(update) || update.lastConsumedClientMessageIndex === undefined) return [data, parsed];
+    const client = this.client();
+    const index = client ? this.link!.lastConsumed(this.attachmentOf(client).client) : 0;
+    // int64 travels as a JSON string (§2.1); the frame keeps its type.
+    const rewritten = {
+      ...parsed,
+      sessionResumptionUpdate: { ...update, lastConsumedClientMessageIndex: String(index) },
+    };
+    const text = JSON.stringify(rewritten);
+    return [
+      typeof data === 'string' ? text : (new TextEncoder().encode(text).buffer as ArrayBuffer),
+      rewritten,
+    ];
   }
 
   /** setupComplete, then (with relay events) `ready` and whatever the client missed since `last_seq`. */
@@ -503,8 +552,4 @@ export class LiveSession extends DurableObject<Env> {
       },
     };
   }
-}
-
-function jsonError(status: number, code: string, message: string): Response {
-  return Response.json({ error: { code: status, status: code, message } }, { status });
 }

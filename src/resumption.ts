@@ -59,10 +59,25 @@ export class ConsumedIndex {
   }
 }
 
-export interface ReplayEntry {
+/**
+ * Which client message an upstream frame carries: the client connection (numbered by the session) and the
+ * message's index on it as the client counts (setup = 0, first message after it = 1). A batch of audio carries the
+ * last client frame it completes; a frame the relay composed itself (a history seed) carries none.
+ */
+export interface ClientOrigin {
+  readonly client: number;
+  readonly index: number;
+}
+
+/** A frame on its way upstream, with the client message it completes. */
+export interface OutboundFrame {
+  readonly frame: string;
+  readonly origin: ClientOrigin | null;
+}
+
+export interface ReplayEntry extends OutboundFrame {
   /** Per-connection index: 1 for the first message after setup. */
   index: number;
-  frame: string;
 }
 
 /**
@@ -74,11 +89,12 @@ export class ReplayBuffer {
   private head = 0;
   private sent = 0;
   private bytes = 0;
+  private consumed: ClientOrigin | null = null;
 
   /** Records a frame sent upstream; returns its per-connection index. */
-  push(frame: string): number {
+  push(frame: string, origin: ClientOrigin | null = null): number {
     this.sent++;
-    this.entries.push({ index: this.sent, frame });
+    this.entries.push({ index: this.sent, frame, origin });
     this.bytes += frame.length;
     return this.sent;
   }
@@ -86,7 +102,12 @@ export class ReplayBuffer {
   /** Drops frames the state behind a stored handle includes (index ≤ count). */
   acknowledge(count: number): void {
     while (this.head < this.entries.length && this.entries[this.head]!.index <= count) {
-      this.bytes -= this.entries[this.head]!.frame.length;
+      const entry = this.entries[this.head]!;
+      this.bytes -= entry.frame.length;
+      const origin = entry.origin;
+      // Monotonic: an audio batch finishing a frame's carried odd byte may trail a later message of the client.
+      if (origin && (origin.client !== this.consumed?.client || origin.index > this.consumed.index))
+        this.consumed = origin;
       this.head++;
     }
     // Compact now and then instead of shifting on every acknowledgement.
@@ -96,9 +117,18 @@ export class ReplayBuffer {
     }
   }
 
+  /**
+   * The last client message the upstream state includes, in the client's own terms: what a
+   * `lastConsumedClientMessageIndex` forwarded to that client must say. It only moves forward, across batching,
+   * replays and new connections, because frames are acknowledged in the order the client sent them.
+   */
+  lastConsumed(client: number): number {
+    return this.consumed?.client === client ? this.consumed.index : 0;
+  }
+
   /** Unacknowledged frames, oldest first; numbering restarts for the next connection. */
-  takeForReplay(): string[] {
-    const frames = this.entries.slice(this.head).map((e) => e.frame);
+  takeForReplay(): OutboundFrame[] {
+    const frames = this.entries.slice(this.head).map(({ frame, origin }) => ({ frame, origin }));
     this.entries = [];
     this.head = 0;
     this.sent = 0;

@@ -13,6 +13,8 @@ import {
   RECONNECT_ATTEMPTS,
   RECONNECT_BUDGET_MS,
   ReplayBuffer,
+  type ClientOrigin,
+  type OutboundFrame,
   ConsumedIndex,
   backoffDelay,
   isResumableClose,
@@ -60,7 +62,7 @@ export class UpstreamLink {
   /** The connection a goAway switch is leaving; it keeps delivering output until the new one is ready. */
   private previous: WebSocket | null = null;
   /** Frames waiting for the current connection's setupComplete (or for the switch to finish). */
-  private queue: string[] = [];
+  private queue: OutboundFrame[] = [];
   private queuedBytes = 0;
   private readonly replay = new ReplayBuffer();
   private readonly consumedIndex = new ConsumedIndex();
@@ -92,11 +94,16 @@ export class UpstreamLink {
     return this.connect();
   }
 
+  /** The last client message (client's own numbering) that the upstream state includes. */
+  lastConsumed(client: number): number {
+    return this.replay.lastConsumed(client);
+  }
+
   /** Sends a client frame now if live, else queues it (order is kept either way). */
-  send(frame: string): void {
+  send(frame: string, origin: ClientOrigin | null = null): void {
     if (this.state === 'closed') return;
     if (this.state !== 'live' || !this.socket) {
-      this.queue.push(frame);
+      this.queue.push({ frame, origin });
       this.queuedBytes += frame.length;
       if (this.queuedBytes > MAX_REPLAY_BYTES) {
         this.fail(
@@ -105,7 +112,7 @@ export class UpstreamLink {
       }
       return;
     }
-    this.transmit(frame);
+    this.transmit({ frame, origin });
   }
 
   close(code: number, reason: string): void {
@@ -116,9 +123,9 @@ export class UpstreamLink {
     this.previous = null;
   }
 
-  private transmit(frame: string): void {
+  private transmit({ frame, origin }: OutboundFrame): void {
     this.socket!.send(frame);
-    this.replay.push(frame);
+    this.replay.push(frame, origin);
     this.events.sent(frame.length);
     // Backpressure: with transparent resumption the service acknowledges what it consumed; a growing unacknowledged
     // tail means it is not keeping up, so stop before memory does.
@@ -264,7 +271,7 @@ export class UpstreamLink {
   private requeueUnacknowledged(): void {
     const replay = this.replay.takeForReplay();
     this.queue = [...replay, ...this.queue];
-    this.queuedBytes = this.queue.reduce((n, f) => n + f.length, 0);
+    this.queuedBytes = this.queue.reduce((n, f) => n + f.frame.length, 0);
   }
 
   private onClose(socket: WebSocket, code: number, reason: string, usedHandle: string | null): void {
@@ -345,7 +352,7 @@ export class UpstreamLink {
       reason: 'resumption handle refused; history re-seeded from transcripts',
     });
     const history = this.options.history();
-    if (history) this.queue.unshift(JSON.stringify(history));
+    if (history) this.queue.unshift({ frame: JSON.stringify(history), origin: null });
     this.state = 'reconnecting';
     void this.connect();
   }

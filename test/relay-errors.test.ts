@@ -133,16 +133,33 @@ describe('teardown', () => {
       'upstream closed',
     );
   });
+
+  it('a close frame without a status code (1005) is deliberate too: no grace period', async () => {
+    const scenario = await createScenario();
+    const ws = await connectRelay();
+    ws.send(setupMessage({ scenario }));
+    await ws.next();
+    ws.closeWithoutCode();
+    await eventually(
+      async () => (await scenarioReport(scenario)).connections[0]!.open === false,
+      5000,
+      'upstream closed',
+    );
+    // Ended because the client closed, not because the grace period for a dropped client ran out.
+    expect((await scenarioReport(scenario)).connections[0]!.closeReason).toBe('client closed');
+  });
 });
 
 describe('HTTP surface', () => {
   it('non-upgrade requests to a WebSocket path get 426; unknown paths 404 JSON', async () => {
     const plain = await relayFetch(VERTEX_WS_PATH);
     expect(plain.status).toBe(426);
-    expect(await plain.json()).toMatchObject({ error: { code: 426 } });
+    expect(await plain.json()).toMatchObject({ error: { code: 426, status: 'upgrade_required' } });
     const missing = await relayFetch('/nope');
     expect(missing.status).toBe(404);
-    expect(await missing.json()).toMatchObject({ error: { code: 404 } });
+    expect(await missing.json()).toEqual({
+      error: { code: 404, status: 'not_found', message: 'no route for GET /nope' },
+    });
     expect(await (await relayFetch('/healthz')).json()).toEqual({ ok: true });
   });
 

@@ -73,6 +73,37 @@ describe('upstream goAway and drops are handed over with nothing lost', () => {
     ws.close();
   }, 30_000);
 
+  it('lastConsumedClientMessageIndex counts the client’s own messages, across batching and goAway handovers', async () => {
+    const scenario = await createScenario({ default: { goAwayAfterMs: 700, goAwayTimeLeftMs: 500 } });
+    const ws = await connectRelay(live(uniqueConversationId(), 'relay_events=1&batch_ms=60'));
+    ws.send(setupMessage({ scenario, extra: { sessionResumption: { transparent: true } } }));
+    await ws.next();
+    // 90 frames of 20 ms below the VAD threshold, three per upstream batch, across several connections.
+    const audio = tone(1800, 16000, 300, 200);
+    await stream(ws, audio);
+    const frames = audio.byteLength / 640;
+    expect(await say(ws, 'what did I say')).toContain('not said anything');
+    const sent = frames + 1;
+    await ws.until(
+      (m) => Number(m.sessionResumptionUpdate?.lastConsumedClientMessageIndex) === sent,
+      8000,
+      'an update covering every client message',
+    );
+    const indexes = ws.frames
+      .map((f) => (f.type === 'text' ? f.data : new TextDecoder().decode(f.data)))
+      .filter((t) => t.includes('sessionResumptionUpdate'))
+      .map((t) => JSON.parse(t).sessionResumptionUpdate.lastConsumedClientMessageIndex)
+      .filter((i) => i !== undefined)
+      .map(Number);
+    expect((await scenarioReport(scenario)).connections.length).toBeGreaterThanOrEqual(3);
+    // Never beyond what the client sent, never backwards (a handover used to reset it to 0).
+    for (let i = 1; i < indexes.length; i++) expect(indexes[i]).toBeGreaterThanOrEqual(indexes[i - 1]!);
+    expect(Math.max(...indexes)).toBe(sent);
+    // Values between the first and the last: the index moved with the audio, not only at the end.
+    expect(new Set(indexes.filter((i) => i > 0 && i < frames)).size).toBeGreaterThan(2);
+    ws.close();
+  }, 30_000);
+
   it('an abrupt 1011 mid-utterance: the relay resumes and the utterance arrives whole', async () => {
     const scenario = await createScenario({ connections: [{ closeAfterMessages: 25 }] });
     const ws = await connectRelay(live(uniqueConversationId()));

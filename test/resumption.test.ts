@@ -64,10 +64,10 @@ describe('ReplayBuffer', () => {
     buffer.acknowledge(2);
     expect(buffer.pendingCount).toBe(2);
     expect(buffer.pendingBytes).toBe(2);
-    expect(buffer.takeForReplay()).toEqual(['c', 'd']);
+    expect(buffer.takeForReplay().map((f) => f.frame)).toEqual(['c', 'd']);
     expect(buffer.push('e')).toBe(1);
     buffer.acknowledge(0);
-    expect(buffer.takeForReplay()).toEqual(['e']);
+    expect(buffer.takeForReplay().map((f) => f.frame)).toEqual(['e']);
   });
 
   it('stays correct across compaction with many frames', () => {
@@ -76,8 +76,28 @@ describe('ReplayBuffer', () => {
     for (let ack = 100; ack <= 4000; ack += 100) buffer.acknowledge(ack);
     const rest = buffer.takeForReplay();
     expect(rest).toHaveLength(1000);
-    expect(rest[0]).toBe('f4000');
-    expect(rest.at(-1)).toBe('f4999');
+    expect(rest[0]!.frame).toBe('f4000');
+    expect(rest.at(-1)!.frame).toBe('f4999');
+  });
+
+  it('reports the last consumed client message in that client’s terms, across batches and replays', () => {
+    const buffer = new ReplayBuffer();
+    // Client 1's messages 1–3 went out as two batches; a relay-composed frame carries no client message.
+    buffer.push('batch(1,2)', { client: 1, index: 2 });
+    buffer.push('seed', null);
+    buffer.push('msg3', { client: 1, index: 3 });
+    expect(buffer.lastConsumed(1)).toBe(0);
+    buffer.acknowledge(2);
+    expect(buffer.lastConsumed(1)).toBe(2);
+    // A new upstream connection renumbers its frames; the client's index does not go back.
+    const replay = buffer.takeForReplay();
+    for (const f of replay) buffer.push(f.frame, f.origin);
+    buffer.acknowledge(0);
+    expect(buffer.lastConsumed(1)).toBe(2);
+    buffer.acknowledge(1);
+    expect(buffer.lastConsumed(1)).toBe(3);
+    // A rejoined client counts from its own setup again.
+    expect(buffer.lastConsumed(2)).toBe(0);
   });
 });
 

@@ -115,6 +115,11 @@ export class TestSocket {
     if (this.frames.length !== before) throw new Error(`unexpected frame: ${describe(this.frames[before]!)}`);
   }
 
+  /** A close frame without a status code (the receiver sees 1005), as Google's SDK's session.close() sends. */
+  closeWithoutCode(): void {
+    this.ws.close();
+  }
+
   close(code = 1000, reason = 'test done'): void {
     try {
       this.ws.close(code, reason);

@@ -2,7 +2,7 @@
 // token: the compatibility promise of the Vertex-style path (README, "Client contract").
 import { GoogleGenAI, Modality, type LiveServerMessage, type Session } from '@google/genai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestStack, type TestStack } from './helpers/stack.js';
+import { createScenario, startTestStack, type TestStack } from './helpers/stack.js';
 
 const PATH = '/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent';
 
@@ -79,6 +79,30 @@ describe('@google/genai against the relay', () => {
     // The SDK renames Vertex's candidatesTokenCount; the relay passed the message through untouched.
     expect(turn.at(-1)!.usageMetadata?.responseTokenCount).toBeGreaterThan(0);
     session.close();
+  });
+
+  it('session.close() ends the paid upstream session at once (its close frame has no status code)', async () => {
+    const marker = await createScenario(stack.emulatorUrl, {});
+    const { session, until } = await connect({
+      responseModalities: [Modality.TEXT],
+      systemInstruction: marker,
+    });
+    session.sendClientContent({ turns: 'hello' });
+    await until((m) => m.serverContent?.turnComplete === true);
+    session.close();
+    const id = marker.slice('[emulator-scenario:'.length, -1);
+    const deadline = Date.now() + 10_000;
+    let connection: { open: boolean; closeReason?: string } | undefined;
+    while (Date.now() < deadline) {
+      const report = (await (await fetch(`${stack.emulatorUrl}/emulator/scenarios/${id}`)).json()) as {
+        connections: Array<{ open: boolean; closeReason?: string }>;
+      };
+      connection = report.connections[0];
+      if (connection && !connection.open) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // 'client closed', not 'client did not come back': no grace period was spent waiting for a drop to return.
+    expect(connection).toMatchObject({ open: false, closeReason: 'client closed' });
   });
 
   it('runs a tool call round trip and streams audio with transcription', async () => {
