@@ -1,6 +1,6 @@
 // Relay configuration from vars and secrets, with every limit named in one place.
-import { CloseCode, RelayClose } from './close-codes';
-import { modelId, vertexModelName } from './protocol';
+import { CloseCode, RelayClose } from './live-api/close-codes';
+import { modelId, vertexModelName } from './live-api/protocol';
 
 /** Largest client frame the relay accepts (a 3 s audio chunk is ~130 KB; a JPEG or long history can be more). */
 export const MAX_CLIENT_FRAME_BYTES = 4 * 1024 * 1024;

@@ -12,11 +12,11 @@ import {
   tokenSecretKey,
   type AuthFailure,
 } from './client-auth';
-import { parseConnectOptions } from './connect-options';
-import { checkConversationId, fetchStatus, forwardUpgrade, isWebSocketUpgrade } from './conversations';
+import { parseConnectOptions } from './session/connect-options';
+import { checkConversationId, fetchStatus, forwardUpgrade, isWebSocketUpgrade } from './session/hand-off';
 import { RelayHttpError, errorCodeFor, errorResponse } from './http-error';
 
-export { LiveSession } from './live-session';
+export { LiveSession } from './session/live-session';
 
 type App = { Bindings: Env };
 const app = new Hono<App>();

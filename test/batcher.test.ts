@@ -7,9 +7,9 @@ import {
   pcmRateOf,
   resolveBatchOptions,
   windowBytesOf,
-} from '../src/batcher';
-import type { Batch, BatchOptions } from '../src/batcher';
-import { Histogram } from '../src/histogram';
+} from '../src/audio/batcher';
+import type { Batch, BatchOptions } from '../src/audio/batcher';
+import { Histogram } from '../src/util/histogram';
 import { decodeBatch } from './helpers/batcher-decode';
 import { Rng } from './helpers/batcher-prng';
 

@@ -2,7 +2,7 @@
 import { importPKCS8, SignJWT } from 'jose';
 import type { JWTPayload } from 'jose';
 import { describe, expect, inject, it } from 'vitest';
-import type { EmulatorEnv } from '../src/emulator/index';
+import type { EmulatorEnv } from '../src/emulator';
 import { isAcceptedBearer } from '../src/emulator/token';
 import { issueAccessToken } from '../src/emulator/token-verify';
 import {

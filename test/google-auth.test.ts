@@ -8,8 +8,8 @@ import {
   parseServiceAccountKey,
   resetTokenSources,
   UpstreamAuthError,
-} from '../src/google-auth';
-import type { TokenSourceOptions } from '../src/google-auth';
+} from '../src/google-auth/token';
+import type { TokenSourceOptions } from '../src/google-auth/token';
 import {
   emulatorUrl,
   injectTokenFault,

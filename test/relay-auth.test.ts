@@ -5,7 +5,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { SignJWT, generateKeyPair } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../src/client-auth';
-import { resetTokenSources } from '../src/google-auth';
+import { resetTokenSources } from '../src/google-auth/token';
 import {
   API_KEY,
   OTHER_API_KEY,

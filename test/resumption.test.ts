@@ -9,7 +9,7 @@ import {
   isResumableClose,
   parseDuration,
   readResumptionUpdate,
-} from '../src/resumption';
+} from '../src/upstream/resumption';
 
 describe('parseDuration', () => {
   it('reads protobuf Durations, fractions included, and rejects anything else', () => {

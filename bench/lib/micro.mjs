@@ -1,5 +1,5 @@
 // The batcher's own cost on the encode path, against the naive relay (one JSON.stringify + base64 per client
-// frame), in this one process, variants interleaved in rounds. src/batcher.ts is bundled with esbuild (a
+// frame), in this one process, variants interleaved in rounds. src/audio/batcher.ts is bundled with esbuild (a
 // wrangler dependency) to a temporary file: Node 20 cannot import TypeScript.
 import { build } from 'esbuild';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { BYTES_PER_MS, RATE, quietNoise } from './audio.mjs';
 import { fmt, markdownTable, median, ratio } from './stats.mjs';
 
 /**
- * The part of src/batcher.ts this benchmark drives.
+ * The part of src/audio/batcher.ts this benchmark drives.
  * @typedef {{ message: string }} Batch
  * @typedef {{
  *   push(pcm: Uint8Array, now: number): readonly Batch[],
@@ -20,7 +20,7 @@ import { fmt, markdownTable, median, ratio } from './stats.mjs';
  * @typedef {{ PcmBatcher: new (opts: { rate: number, windowMs: number, holdMs: number }) => Batcher }} BatcherModule
  */
 
-const BATCHER_SOURCE = fileURLToPath(new URL('../../src/batcher.ts', import.meta.url));
+const BATCHER_SOURCE = fileURLToPath(new URL('../../src/audio/batcher.ts', import.meta.url));
 const AUDIO_MS = 60_000;
 
 const NATIVE_BASE64 = 'toBase64' in Uint8Array.prototype;

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { Batch } from '../../src/batcher';
+import type { Batch } from '../../src/audio/batcher';
 
 /** Parses an emitted batch as the upstream would and checks its envelope and bookkeeping. */
 export function decodeBatch(batch: Batch): { rate: number; pcm: Uint8Array } {

@@ -2,8 +2,8 @@
 // Google recommends 20–40 ms chunks and warns against buffering more (live-api-protocol.md §4.4), so a
 // batch is bounded both by size (the window) and by age (the hold time). Pure: no timers, no I/O — the
 // Durable Object drives it with its own clock and must flush() before relaying any other client message.
-import { Histogram } from './histogram';
-import { decodeBase64, encodeBase64 } from './util/base64';
+import { Histogram } from '../util/histogram';
+import { decodeBase64, encodeBase64 } from '../util/base64';
 
 /** Google's native input rate; `audio/pcm` without a `rate` parameter means this (§4.4). */
 export const PCM_DEFAULT_RATE = 16_000;

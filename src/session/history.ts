@@ -1,5 +1,5 @@
 // The conversation's text, kept so a session whose resumption handle is refused can restart with its history.
-import { isObject, type JsonObject } from './protocol';
+import { isObject, type JsonObject } from '../live-api/protocol';
 
 const MAX_TURNS = 64;
 const MAX_CHARS = 16 * 1024;

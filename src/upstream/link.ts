@@ -5,9 +5,9 @@
 //   connecting ──setupComplete──▶ live ──goAway──▶ switching ──setupComplete──▶ live
 //        ▲                          │                  │
 //        └──────── reconnecting ◀───┴── drop/1011 ─────┘          (any) ──close()/failure──▶ closed
-import { CloseCode, RelayClose, clientCloseForUpstream, safeClose } from './close-codes';
-import { UPSTREAM_SETUP_TIMEOUT_MS, upstreamUrl } from './config';
-import { isObject, serverMessageKind, type Json, type JsonObject } from './protocol';
+import { CloseCode, RelayClose, clientCloseForUpstream, safeClose } from '../live-api/close-codes';
+import { UPSTREAM_SETUP_TIMEOUT_MS, upstreamUrl } from '../config';
+import { isObject, serverMessageKind, type Json, type JsonObject } from '../live-api/protocol';
 import {
   MAX_REPLAY_BYTES,
   RECONNECT_ATTEMPTS,
@@ -21,8 +21,8 @@ import {
   parseDuration,
   readResumptionUpdate,
 } from './resumption';
-import { upstreamAuthorization } from './upstream-auth';
-import { openUpstream, parseServerFrame } from './upstream';
+import { upstreamAuthorization } from './auth';
+import { openUpstream, parseServerFrame } from './socket';
 
 export type LinkState = 'connecting' | 'live' | 'switching' | 'reconnecting' | 'closed';
 

@@ -1,7 +1,7 @@
 // The Authorization header for the upstream socket: a Google access token from the service-account key
 // (minted with jose, cached per isolate; a fresh one on every upstream (re)connect when near expiry).
-import { CloseCode, RelayClose } from './close-codes';
-import { UpstreamAuthError, getTokenSource } from './google-auth';
+import { CloseCode, RelayClose } from '../live-api/close-codes';
+import { UpstreamAuthError, getTokenSource } from '../google-auth/token';
 
 export async function upstreamAuthorization(env: Env): Promise<string> {
   try {

@@ -1,6 +1,6 @@
 // Per-connection choices a client makes in the WebSocket URL's query (documented in the README).
-import { RelayHttpError } from './http-error';
-import { BatchError, batchDefaultsFromVars, resolveBatchOptions, type BatchOptions } from './batcher';
+import { RelayHttpError } from '../http-error';
+import { BatchError, batchDefaultsFromVars, resolveBatchOptions, type BatchOptions } from '../audio/batcher';
 
 export interface ConnectOptions {
   /** `relay_events=1`: relay events (`{"relay":{…}}` text frames) and sequence numbers. */

@@ -1,7 +1,7 @@
 // Google access tokens from a service-account key (live-api-protocol.md §6): the JWT-bearer exchange at the
 // key's token_uri by default, or a self-signed JWT (GOOGLE_AUTH_MODE=self-signed-jwt). One cached token per
 // key and isolate, shared by every conversation; one token request at a time.
-import { truncateReason } from './close-codes';
+import { truncateReason } from '../live-api/close-codes';
 import { importPKCS8, SignJWT } from 'jose';
 import {
   SECRET_NAME,
@@ -12,10 +12,10 @@ import {
   parseServiceAccountKey,
   type GoogleAuthMode,
   type ServiceAccountKey,
-} from './google-key';
+} from './key';
 
 export { UpstreamAuthError, parseAuthMode, parseServiceAccountKey };
-export type { GoogleAuthMode, ServiceAccountKey, UpstreamAuthErrorKind } from './google-key';
+export type { GoogleAuthMode, ServiceAccountKey, UpstreamAuthErrorKind } from './key';
 
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';

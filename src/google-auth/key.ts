@@ -1,7 +1,7 @@
 // The service-account key (GOOGLE_SERVICE_ACCOUNT_KEY): parsing and validation once, with errors that name the
 // field and the fix and never echo any part of the key, and the error type of Google auth.
-import { truncateReason } from './close-codes';
-import { decodeBase64 } from './util/base64';
+import { truncateReason } from '../live-api/close-codes';
+import { decodeBase64 } from '../util/base64';
 
 export const SECRET_NAME = 'GOOGLE_SERVICE_ACCOUNT_KEY';
 const SET_SECRET = `wrangler secret put ${SECRET_NAME}`;

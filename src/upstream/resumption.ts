@@ -1,5 +1,5 @@
 // Session-resumption rules, kept pure so each can be tested on its own (protocol reference §5).
-import { isObject, type Json } from './protocol';
+import { isObject, type Json } from '../live-api/protocol';
 
 /** Reconnect attempts after an unexpected upstream close, and the time budget they share. */
 export const RECONNECT_ATTEMPTS = 5;

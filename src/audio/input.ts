@@ -1,8 +1,8 @@
 // Drives the pure PcmBatcher with a clock and one timer: client audio (binary PCM or JSON base64) in, upstream
 // `realtimeInput.audio` batches out, the oldest buffered sample never held past the hold time.
 import { BatchError, PcmBatcher, type Batch, type BatchOptions } from './batcher';
-import { CloseCode, RelayClose } from './close-codes';
-import type { ClientOrigin } from './resumption';
+import { CloseCode, RelayClose } from '../live-api/close-codes';
+import type { ClientOrigin } from '../upstream/resumption';
 
 export class AudioInput {
   private readonly batcher: PcmBatcher;

@@ -1,6 +1,6 @@
 // The hand-off of an authenticated client to its conversation's Durable Object.
-import { RelayHttpError } from './http-error';
-import { isValidConversationId } from './client-auth';
+import { RelayHttpError } from '../http-error';
+import { isValidConversationId } from '../client-auth';
 import { CONNECT_INFO_HEADER, type ConnectInfo } from './live-session';
 
 export function checkConversationId(id: string): string {

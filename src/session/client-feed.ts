@@ -1,8 +1,8 @@
 // What the relay sends a client: server messages numbered for replay after a reconnect, optional binary audio
 // frames, and opt-in relay events.
-import { isObject, type Json, type JsonObject } from './protocol';
-import { byteLength } from './upstream';
-import { decodeBase64 } from './util/base64';
+import { isObject, type Json, type JsonObject } from '../live-api/protocol';
+import { byteLength } from '../upstream/socket';
+import { decodeBase64 } from '../util/base64';
 
 /** Server messages kept for a client that reconnects (by bytes; the oldest go first). */
 export const CLIENT_REPLAY_MAX_BYTES = 8 * 1024 * 1024;

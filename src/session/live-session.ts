@@ -5,17 +5,17 @@
 //
 //   idle ──setup──▶ linked (UpstreamLink: connecting/live/switching/reconnecting) ──client gone──▶ grace ──▶ idle
 import { DurableObject } from 'cloudflare:workers';
-import { AudioInput } from './audio-input';
-import { pcmRateOf } from './batcher';
-import { Histogram } from './histogram';
-import { enforceSetupConstraints, isOwner, type TokenConstraints } from './client-auth';
+import { AudioInput } from '../audio/input';
+import { pcmRateOf } from '../audio/batcher';
+import { Histogram } from '../util/histogram';
+import { enforceSetupConstraints, isOwner, type TokenConstraints } from '../client-auth';
 import { ClientFeed, relayEvent, splitAudio } from './client-feed';
-import { CloseCode, RelayClose, safeClose } from './close-codes';
-import { MAX_CLIENT_FRAME_BYTES, resolveModel } from './config';
+import { CloseCode, RelayClose, safeClose } from '../live-api/close-codes';
+import { MAX_CLIENT_FRAME_BYTES, resolveModel } from '../config';
 import type { ConnectOptions } from './connect-options';
 import { count, countKind, newCounters, type Counters } from './counters';
 import { TextHistory } from './history';
-import { errorResponse } from './http-error';
+import { errorResponse } from '../http-error';
 import {
   isObject,
   parseClientMessage,
@@ -23,11 +23,11 @@ import {
   type ClientMessage,
   type Json,
   type JsonObject,
-} from './protocol';
+} from '../live-api/protocol';
 import { TokenBucket } from './rate-limit';
-import type { ClientOrigin } from './resumption';
-import { byteLength, frameText } from './upstream';
-import { UpstreamLink } from './upstream-link';
+import type { ClientOrigin } from '../upstream/resumption';
+import { byteLength, frameText } from '../upstream/socket';
+import { UpstreamLink } from '../upstream/link';
 
 /** What the Worker tells the object about a connecting client (internal header, set only by the Worker). */
 export interface ConnectInfo extends ConnectOptions {

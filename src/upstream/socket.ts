@@ -1,8 +1,8 @@
 // The relay's side of the Live API socket: opening it the way Workers open outbound WebSockets, and reading
 // its frames, which may be text or binary UTF-8 JSON (§3.1).
-import { CloseCode, RelayClose, truncateReason } from './close-codes';
-import { fetchableUrl } from './config';
-import { isObject, type JsonObject } from './protocol';
+import { CloseCode, RelayClose, truncateReason } from '../live-api/close-codes';
+import { fetchableUrl } from '../config';
+import { isObject, type JsonObject } from '../live-api/protocol';
 
 /** Opens the upstream WebSocket; throws a RelayClose the client can act on when the handshake fails. */
 export async function openUpstream(url: string, authorization: string): Promise<WebSocket> {
