@@ -74,6 +74,7 @@ async function connect(c: Context<App>, requested: string | undefined): Promise<
     conversationId: requested ?? principal.conversation ?? newConversationId(),
     subject: principal.subject,
     constraints: principal.constraints ?? null,
+    tokenId: principal.tokenId ?? null,
     subprotocol: auth.subprotocol ?? null,
     ...options,
   });

@@ -213,7 +213,9 @@ describe('client tokens', () => {
       conversation: 'conv-42',
       constraints,
       expiresAt: minted.expiresAt,
+      tokenId: claims.jti,
     });
+    expect(claims.jti).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('generates conversation ids of 128 random bits, base64url', async () => {

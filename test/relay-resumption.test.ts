@@ -230,6 +230,9 @@ describe('a client that drops comes back to the same conversation', () => {
     const before = tone(1000, 16000, 300, 150);
     for (let i = 0; i < before.byteLength; i += 640) first.send(before.slice(i, i + 640));
     first.close(3000, 'network gone');
+    // The relay has the drop (its close comes after every frame the client sent); a takeover before that would
+    // retire the socket and drop what it still delivers (see the half-dead socket test).
+    await first.closed();
     const second = await connectRelay(live(id, 'relay_events=1&last_seq=0'));
     second.send(setupMessage({ scenario }));
     await second.next();

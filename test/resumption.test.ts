@@ -1,15 +1,26 @@
-// The pure resumption rules: durations, updates, the index base, the replay buffer, backoff.
+// The pure resumption rules: durations, updates, the index base, the outbox, backoff.
 import { describe, expect, it } from 'vitest';
 import {
   RECONNECT_BASE_DELAY_MS,
   RECONNECT_MAX_DELAY_MS,
-  ReplayBuffer,
+  RECONNECT_POLICY,
+  Outbox,
   ConsumedIndex,
-  backoffDelay,
   isResumableClose,
   parseDuration,
   readResumptionUpdate,
 } from '../src/upstream/resumption';
+import { RetryBudget, backoffDelay as jitterBackoff } from '../src/util/retry';
+
+const backoffDelay = (attempt: number, random?: () => number) =>
+  jitterBackoff(attempt, RECONNECT_POLICY, random);
+
+/** Everything the outbox transmits on the current connection. */
+function drain(outbox: Outbox): string[] {
+  const out: string[] = [];
+  outbox.transmit((f) => out.push(f));
+  return out;
+}
 
 describe('parseDuration', () => {
   it('reads protobuf Durations, fractions included, and rejects anything else', () => {
@@ -57,47 +68,96 @@ describe('ConsumedIndex (setup = 0, first message = 1)', () => {
   });
 });
 
-describe('ReplayBuffer', () => {
-  it('numbers frames per connection, drops acknowledged ones, replays the rest in order and renumbers', () => {
-    const buffer = new ReplayBuffer();
-    for (const f of ['a', 'b', 'c', 'd']) buffer.push(f);
-    buffer.acknowledge(2);
-    expect(buffer.pendingCount).toBe(2);
-    expect(buffer.pendingBytes).toBe(2);
-    expect(buffer.takeForReplay().map((f) => f.frame)).toEqual(['c', 'd']);
-    expect(buffer.push('e')).toBe(1);
-    buffer.acknowledge(0);
-    expect(buffer.takeForReplay().map((f) => f.frame)).toEqual(['e']);
+describe('Outbox', () => {
+  it('numbers frames per connection, drops acknowledged ones, sends the rest again in order after a rewind', () => {
+    const outbox = new Outbox();
+    for (const f of ['a', 'b', 'c', 'd']) outbox.enqueue(f, null);
+    expect(drain(outbox)).toEqual(['a', 'b', 'c', 'd']);
+    expect(drain(outbox)).toEqual([]);
+    outbox.acknowledge(2);
+    expect(outbox.pendingCount).toBe(2);
+    expect(outbox.pendingBytes).toBe(2);
+    outbox.rewind();
+    outbox.enqueue('e', null);
+    expect(drain(outbox)).toEqual(['c', 'd', 'e']);
+    // Numbering restarted with the connection: index 1 is 'c' now.
+    outbox.acknowledge(1);
+    outbox.rewind();
+    expect(drain(outbox)).toEqual(['d', 'e']);
+  });
+
+  it('holds frames enqueued before a connection is ready and never acknowledges unsent ones', () => {
+    const outbox = new Outbox();
+    outbox.enqueue('a', null);
+    outbox.acknowledge(5);
+    expect(outbox.pendingCount).toBe(1);
+    expect(drain(outbox)).toEqual(['a']);
+    outbox.acknowledge(1);
+    expect(outbox.pendingCount).toBe(0);
+  });
+
+  it('puts a seed before everything unacknowledged', () => {
+    const outbox = new Outbox();
+    for (const f of ['a', 'b']) outbox.enqueue(f, null);
+    drain(outbox);
+    outbox.acknowledge(1);
+    outbox.prepend('seed');
+    expect(drain(outbox)).toEqual(['seed', 'b']);
   });
 
   it('stays correct across compaction with many frames', () => {
-    const buffer = new ReplayBuffer();
-    for (let i = 0; i < 5000; i++) buffer.push(`f${i}`);
-    for (let ack = 100; ack <= 4000; ack += 100) buffer.acknowledge(ack);
-    const rest = buffer.takeForReplay();
+    const outbox = new Outbox();
+    for (let i = 0; i < 5000; i++) outbox.enqueue(`f${i}`, null);
+    drain(outbox);
+    for (let ack = 100; ack <= 4000; ack += 100) outbox.acknowledge(ack);
+    outbox.rewind();
+    const rest = drain(outbox);
     expect(rest).toHaveLength(1000);
-    expect(rest[0]!.frame).toBe('f4000');
-    expect(rest.at(-1)!.frame).toBe('f4999');
+    expect(rest[0]).toBe('f4000');
+    expect(rest.at(-1)).toBe('f4999');
   });
 
   it('reports the last consumed client message in that client’s terms, across batches and replays', () => {
-    const buffer = new ReplayBuffer();
+    const outbox = new Outbox();
     // Client 1's messages 1–3 went out as two batches; a relay-composed frame carries no client message.
-    buffer.push('batch(1,2)', { client: 1, index: 2 });
-    buffer.push('seed', null);
-    buffer.push('msg3', { client: 1, index: 3 });
-    expect(buffer.lastConsumed(1)).toBe(0);
-    buffer.acknowledge(2);
-    expect(buffer.lastConsumed(1)).toBe(2);
+    outbox.enqueue('batch(1,2)', { client: 1, index: 2 });
+    outbox.enqueue('seed', null);
+    outbox.enqueue('msg3', { client: 1, index: 3 });
+    drain(outbox);
+    expect(outbox.lastConsumed(1)).toBe(0);
+    outbox.acknowledge(2);
+    expect(outbox.lastConsumed(1)).toBe(2);
     // A new upstream connection renumbers its frames; the client's index does not go back.
-    const replay = buffer.takeForReplay();
-    for (const f of replay) buffer.push(f.frame, f.origin);
-    buffer.acknowledge(0);
-    expect(buffer.lastConsumed(1)).toBe(2);
-    buffer.acknowledge(1);
-    expect(buffer.lastConsumed(1)).toBe(3);
+    outbox.rewind();
+    drain(outbox);
+    outbox.acknowledge(0);
+    expect(outbox.lastConsumed(1)).toBe(2);
+    outbox.acknowledge(1);
+    expect(outbox.lastConsumed(1)).toBe(3);
     // A rejoined client counts from its own setup again.
-    expect(buffer.lastConsumed(2)).toBe(0);
+    expect(outbox.lastConsumed(2)).toBe(0);
+  });
+
+  it('never moves the index back when a batch completes an earlier frame after a later message', () => {
+    const outbox = new Outbox();
+    outbox.enqueue('text 5', { client: 1, index: 5 });
+    outbox.enqueue('batch completing 4', { client: 1, index: 4 });
+    drain(outbox);
+    outbox.acknowledge(2);
+    expect(outbox.lastConsumed(1)).toBe(5);
+  });
+});
+
+describe('RetryBudget', () => {
+  it('gives the configured attempts within the time budget, then null', () => {
+    let now = 1000;
+    const budget = new RetryBudget({ ...RECONNECT_POLICY, attempts: 3 }, () => now);
+    expect([budget.next(), budget.next(), budget.next()].every((d) => d !== null)).toBe(true);
+    expect(budget.next()).toBeNull();
+    budget.restart();
+    expect(budget.next()).not.toBeNull();
+    now += RECONNECT_POLICY.budgetMs + 1;
+    expect(budget.next()).toBeNull();
   });
 });
 

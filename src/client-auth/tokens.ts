@@ -73,6 +73,7 @@ export async function mintClientToken(
     .setSubject(subject)
     .setIssuedAt(now)
     .setExpirationTime(exp)
+    .setJti(crypto.randomUUID())
     .sign(key);
   return { token, conversation, expiresAt: new Date(exp * 1000).toISOString() };
 }
@@ -133,7 +134,7 @@ export async function verifyClientToken(
   } catch (error) {
     return joseFailure(error);
   }
-  const { sub, conv, exp, iat } = payload;
+  const { sub, conv, exp, iat, jti } = payload;
   const constraints = parseConstraints(payload);
   if (
     typeof sub !== 'string' ||
@@ -156,6 +157,8 @@ export async function verifyClientToken(
     kind: 'token',
     conversation: conv,
     expiresAt: new Date(exp * 1000).toISOString(),
+    // Session limits count per token; tokens minted before jti existed are told apart by their times.
+    tokenId: typeof jti === 'string' && jti !== '' ? jti : `${iat}-${exp}`,
   };
   if (Object.keys(constraints.constraints).length > 0) principal.constraints = constraints.constraints;
   return { ok: true, principal };

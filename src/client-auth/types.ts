@@ -33,6 +33,8 @@ export interface Principal {
   constraints?: TokenConstraints;
   /** ISO 8601; tokens only. */
   expiresAt?: string;
+  /** Tokens only: which token (its `jti`), for limits that count per token such as `maxSessionSeconds`. */
+  tokenId?: string;
 }
 
 export type AuthErrorCode =

@@ -13,6 +13,7 @@ import {
   type GoogleAuthMode,
   type ServiceAccountKey,
 } from './key';
+import { backoffDelay } from '../util/retry';
 
 export { UpstreamAuthError, parseAuthMode, parseServiceAccountKey };
 export type { GoogleAuthMode, ServiceAccountKey, UpstreamAuthErrorKind } from './key';
@@ -247,9 +248,7 @@ export class GoogleTokenSource {
       const outcome = await this.#requestToken(assertion, attempt);
       if ('token' in outcome) return outcome.token;
       if (!outcome.retryable || attempt >= attempts) throw outcome.error;
-      // Exponential backoff with equal jitter: half fixed, half random.
-      const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-      await sleep(delay / 2 + Math.random() * (delay / 2));
+      await sleep(backoffDelay(attempt - 1, { baseDelayMs, maxDelayMs }));
     }
   }
 

@@ -3,110 +3,118 @@
 // socket too: for CLIENT_RESUME_GRACE_MS after a drop the upstream stays up and its messages are kept, so a
 // reconnecting client gets exactly what it missed; after that, the stored resumption handle continues it.
 //
-//   idle ──setup──▶ linked (UpstreamLink: connecting/live/switching/reconnecting) ──client gone──▶ grace ──▶ idle
+//            ┌──────────── client closes (1000/1005), link fails, grace ends ◀───────────┐
+//            ▼                                                                            │
+//   idle ──setup──▶ linking ──setupComplete──▶ live ──client drops (1006)──▶ grace ──rejoin──▶ live/linking
+//                      └──────────────── client drops ────────────────────────▶ grace
+//
+// `phase` changes only in `enter`, which owns the grace and session-limit timers; `endLink` is the one teardown.
+// One current client, by identity: a newer connection replaces it, and the replaced socket is retired at once
+// (nothing more is sent to it and its frames are dropped), whatever its close handshake does.
 import { DurableObject } from 'cloudflare:workers';
 import { AudioInput } from '../audio/input';
 import { pcmRateOf } from '../audio/batcher';
 import { Histogram } from '../util/histogram';
-import { enforceSetupConstraints, isOwner, type TokenConstraints } from '../client-auth';
+import { enforceSetupConstraints } from '../client-auth';
 import { ClientFeed, relayEvent, splitAudio } from './client-feed';
 import { CloseCode, RelayClose, safeClose } from '../live-api/close-codes';
 import { MAX_CLIENT_FRAME_BYTES, resolveModel } from '../config';
-import type { ConnectOptions } from './connect-options';
-import { count, countKind, newCounters, type Counters } from './counters';
+import { count, countKind } from './counters';
 import { TextHistory } from './history';
 import { errorResponse } from '../http-error';
+import { decodeConnectInfo, CONNECT_INFO_HEADER, type ConnectInfo } from './hand-off';
 import {
   isObject,
   parseClientMessage,
   translateMediaChunks,
   type ClientMessage,
-  type Json,
   type JsonObject,
 } from '../live-api/protocol';
 import { TokenBucket } from './rate-limit';
+import { SessionStore } from './store';
 import type { ClientOrigin } from '../upstream/resumption';
 import { byteLength, frameText } from '../upstream/socket';
 import { UpstreamLink } from '../upstream/link';
 
-/** What the Worker tells the object about a connecting client (internal header, set only by the Worker). */
-export interface ConnectInfo extends ConnectOptions {
-  conversationId: string;
-  subject: string;
-  /** Limits from the client's token (allowed models, locked setup, maximum session length). */
-  constraints: TokenConstraints | null;
-  /** The subprotocol to echo in the 101 (never the token the client offered beside it). */
-  subprotocol: string | null;
-}
+export type Phase = 'idle' | 'linking' | 'live' | 'grace';
 
 interface Attachment extends ConnectInfo {
   connectedAt: number;
   setupSent: boolean;
   /** This client connection's number in the conversation (what `ClientOrigin.client` names). */
   client: number;
+  /** Replaced by a newer connection: never the current client again (kept across hibernation). */
+  retired: boolean;
 }
 
-interface Meta {
-  conversationId: string;
-  owner: string;
-  createdAt: number;
-}
+export type StatusResult =
+  | { ok: true; status: Record<string, unknown> }
+  | { ok: false; httpStatus: 403 | 404; code: string; message: string };
 
-interface StoredHandle {
-  handle: string;
-  at: number;
-}
-
-export const CONNECT_INFO_HEADER = 'x-relay-connect';
 const DEFAULT_GRACE_MS = 30_000;
 const DEFAULT_HANDLE_TTL_MS = 10 * 60_000;
+const INTERRUPTED = JSON.stringify({ serverContent: { interrupted: true } });
 
 export class LiveSession extends DurableObject<Env> {
+  private store!: SessionStore;
+  private phase: Phase = 'idle';
+  private current: WebSocket | null = null;
   private link: UpstreamLink | null = null;
   private feed: ClientFeed | null = null;
-  private setupComplete: string | ArrayBuffer | null = null;
+  /** The conversation's setupComplete, as a (re)joining client receives it. */
+  private setupFrame: string | ArrayBuffer | null = null;
   private model: string | null = null;
   private clientWantsUpdates = false;
+  /** Model output was forwarded and its turn has not ended: a resume from an earlier handle cuts it. */
+  private turnOpen = false;
+  private turnEndedSinceHandle = false;
   private history = new TextHistory();
-  /** Audio input per client socket: frames a dropped socket still delivers keep their own batch and order. */
+  /** Audio input per client socket: frames a replaced socket buffered keep their own batch and order. */
   private audioInputs = new Map<WebSocket, AudioInput>();
   private attachments = new WeakMap<WebSocket, Attachment>();
-  private refused = new WeakSet<WebSocket>();
+  /** Messages each client socket sent after its setup, as the client counts them (setup = 0). */
+  private clientMessages = new WeakMap<WebSocket, number>();
+  private clientConnections = 0;
   private graceTimer: ReturnType<typeof setTimeout> | null = null;
   private sessionTimer: ReturnType<typeof setTimeout> | null = null;
   private flood = new TokenBucket();
-  private counters: Counters = newCounters();
   private batchDurations = new Histogram();
-  private lastActivityAt = Date.now();
-  private clientConnections = 0;
-  /** Messages each client socket sent after its setup, as the client counts them (setup = 0). */
-  private clientMessages = new Map<WebSocket, number>();
+  private handlePrefix = crypto.randomUUID().replaceAll('-', '');
+  private handlesIssued = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    void ctx.blockConcurrencyWhile(async () => {
+      this.store = await SessionStore.load(ctx.storage);
+    });
+    // After a wake from hibernation the sockets are back but memory is new: find the current client again.
+    for (const ws of ctx.getWebSockets('client')) {
+      const attachment = this.attachmentOf(ws);
+      this.clientConnections = Math.max(this.clientConnections, attachment.client);
+      if (!attachment.retired) this.current = ws;
+    }
+  }
+
+  private get counters() {
+    return this.store.record.counters;
+  }
 
   override async fetch(request: Request): Promise<Response> {
-    const info = JSON.parse(request.headers.get(CONNECT_INFO_HEADER) ?? 'null') as ConnectInfo | null;
-    if (!info) return errorResponse(404, 'not_found', 'not found');
-    const meta = await this.ctx.storage.get<Meta>('meta');
+    const info = decodeConnectInfo(request.headers.get(CONNECT_INFO_HEADER));
+    if (!info) return errorResponse(400, 'bad_request', 'internal hand-off missing or malformed');
+    const meta = this.store.record.meta;
     // A conversation belongs to the subject that created it: nobody else may attach, resume or read it.
-    if (meta && !isOwner({ subject: meta.owner }, { subject: info.subject, kind: 'api-key' })) {
+    if (meta && meta.owner !== info.subject) {
       return errorResponse(403, 'not_owner', 'this conversation belongs to another subject');
     }
-    if (new URL(request.url).pathname === '/status') {
-      return meta
-        ? Response.json(await this.status(meta))
-        : errorResponse(404, 'not_found', 'conversation not found');
-    }
     if (!meta) {
-      await this.ctx.storage.put('meta', {
-        conversationId: info.conversationId,
-        owner: info.subject,
-        createdAt: Date.now(),
-      } satisfies Meta);
+      this.store.set(
+        { meta: { conversationId: info.conversationId, owner: info.subject, createdAt: Date.now() } },
+        'now',
+      );
     }
     // One client per conversation: a newer connection of the owner takes over (e.g. after a network change).
-    for (const old of this.ctx.getWebSockets('client'))
-      safeClose(old, CloseCode.Replaced, 'replaced by a newer connection');
-    if (this.graceTimer) clearTimeout(this.graceTimer);
-    this.graceTimer = null;
+    if (this.current) this.retire(this.current, CloseCode.Replaced, 'replaced by a newer connection');
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1], ['client']);
     this.attach(pair[1], {
@@ -114,19 +122,63 @@ export class LiveSession extends DurableObject<Env> {
       connectedAt: Date.now(),
       setupSent: false,
       client: ++this.clientConnections,
+      retired: false,
     });
+    this.current = pair[1];
+    if (this.phase === 'grace') this.enter(this.setupFrame ? 'live' : 'linking');
     const headers = new Headers({ 'X-Conversation-Id': info.conversationId });
     if (info.subprotocol) headers.set('Sec-WebSocket-Protocol', info.subprotocol);
     return new Response(null, { status: 101, webSocket: pair[0], headers });
   }
 
+  /** The conversation's status, for its owner (the Worker calls this over RPC). */
+  async status(subject: string): Promise<StatusResult> {
+    const meta = this.store.record.meta;
+    if (!meta) return { ok: false, httpStatus: 404, code: 'not_found', message: 'conversation not found' };
+    if (meta.owner !== subject)
+      return {
+        ok: false,
+        httpStatus: 403,
+        code: 'not_owner',
+        message: 'this conversation belongs to another subject',
+      };
+    const { record } = this.store;
+    return {
+      ok: true,
+      status: {
+        conversation: meta.conversationId,
+        phase: this.phase,
+        upstream: {
+          state: this.link?.state ?? 'idle',
+          connections: this.link?.connections ?? 0,
+          unacknowledged: this.link?.unacknowledged ?? null,
+          handleStored: record.handle !== null,
+        },
+        model: this.model ?? record.model,
+        client: {
+          connected: this.client() !== null,
+          lastSeq: this.feed?.lastSeq ?? record.lastSeq,
+          buffered: this.feed?.bufferedMessages ?? 0,
+        },
+        createdAt: new Date(meta.createdAt).toISOString(),
+        lastActivityAt: new Date(record.lastActivityAt || meta.createdAt).toISOString(),
+        counters: record.counters,
+        audio: {
+          batchMs: this.batchDurations.snapshot(),
+          window: [...this.audioInputs.values()].at(-1)?.options ?? null,
+        },
+      },
+    };
+  }
+
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
-    // Frames still arriving after the relay closed this socket for an error are dropped. (Not readyState: a
-    // client's own close makes it CLOSING while frames sent before it are still being delivered, and those count.)
-    if (this.refused.has(ws)) return;
-    this.lastActivityAt = Date.now();
+    // Only the current client is heard: a replaced socket's frames are dropped, as are frames arriving after the
+    // relay closed a client for an error. (Not readyState: a client's own close makes it CLOSING while frames it
+    // sent before are still being delivered, and those count.)
+    if (ws !== this.current) return;
     const bytes = byteLength(data);
     count(this.counters.clientIn, bytes);
+    this.store.record.lastActivityAt = Date.now();
     try {
       if (!this.flood.take())
         throw new RelayClose(CloseCode.TryAgainLater, 'too many messages: slow down (flood limit)');
@@ -137,11 +189,14 @@ export class LiveSession extends DurableObject<Env> {
         );
       }
       const attachment = this.attachmentOf(ws);
-      if (typeof data !== 'string')
+      if (typeof data !== 'string') {
+        if (!attachment.setupSent)
+          throw new RelayClose(CloseCode.PolicyViolation, 'send setup before binary audio');
         return this.onBinaryAudio(ws, attachment, new Uint8Array(data), this.originOf(ws, attachment));
+      }
       const message = parseClientMessage(data);
       countKind(this.counters.clientMessagesByKind, message.kind);
-      if (message.kind === 'setup') return await this.onSetup(ws, attachment, message.body);
+      if (message.kind === 'setup') return this.onSetup(ws, attachment, message.body);
       if (!attachment.setupSent)
         throw new RelayClose(
           CloseCode.PolicyViolation,
@@ -156,26 +211,55 @@ export class LiveSession extends DurableObject<Env> {
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     safeClose(ws, code === 1005 || code === 1006 ? CloseCode.Normal : code, 'closed');
     this.closeAudio(ws);
-    this.clientMessages.delete(ws);
-    if (this.ctx.getWebSockets('client').some((other) => other !== ws)) return;
+    if (ws !== this.current) return;
+    this.current = null;
+    this.clearSessionTimer();
+    if (!this.link) return this.store.flush();
     // A close frame without a status code (1005) is as deliberate as 1000: Google's SDK's session.close() sends
     // one. Only an abnormal drop (1006: no close frame, network error) waits for the client to come back.
-    if (code === CloseCode.Normal || code === 1005) {
-      // A deliberate end: release Google's connection now. The stored handle still lets a later connection resume.
-      this.endLink(CloseCode.Normal, 'client closed');
-    } else if (this.link) {
-      // Anything else may be a network drop: keep the session for the client to come back to.
-      const grace = Number(this.env.CLIENT_RESUME_GRACE_MS ?? DEFAULT_GRACE_MS);
-      this.graceTimer = setTimeout(() => this.endLink(CloseCode.Normal, 'client did not come back'), grace);
-    }
-    await this.persist();
+    if (code === CloseCode.Normal || code === 1005) this.endLink(CloseCode.Normal, 'client closed');
+    else this.enter('grace');
+    this.store.set({ lastSeq: this.feed?.lastSeq ?? 0 }, 'now');
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
     await this.webSocketClose(ws, 1006);
   }
 
-  private async onSetup(ws: WebSocket, attachment: Attachment, requested: JsonObject): Promise<void> {
+  /** The one place the phase changes; it owns the grace timer. */
+  private enter(next: Phase): void {
+    const previous = this.phase;
+    if (previous === next) return;
+    this.phase = next;
+    if (previous === 'grace' && this.graceTimer) {
+      clearTimeout(this.graceTimer);
+      this.graceTimer = null;
+    }
+    if (next === 'grace') {
+      const grace = Number(this.env.CLIENT_RESUME_GRACE_MS ?? DEFAULT_GRACE_MS);
+      this.graceTimer = setTimeout(() => {
+        this.graceTimer = null;
+        this.endLink(CloseCode.Normal, 'client did not come back');
+      }, grace);
+    }
+    if (next === 'idle') this.clearSessionTimer();
+  }
+
+  /** The one teardown of the upstream side: the link closes every socket it holds; the phase returns to idle. */
+  private endLink(code: number, reason: string, closedBy: 'relay' | 'upstream' = 'relay'): void {
+    const link = this.link;
+    this.link = null;
+    this.setupFrame = null;
+    this.turnOpen = false;
+    this.enter('idle');
+    if (link) {
+      link.close(code, reason);
+      this.logLinkEnd(closedBy, code, reason);
+    }
+    this.store.set({ lastSeq: this.feed?.lastSeq ?? 0, counters: this.counters }, 'now');
+  }
+
+  private onSetup(ws: WebSocket, attachment: Attachment, requested: JsonObject): void {
     if (attachment.setupSent)
       throw new RelayClose(CloseCode.PolicyViolation, 'setup may be sent only once per connection');
     const model = resolveModel(this.env, typeof requested.model === 'string' ? requested.model : undefined);
@@ -185,64 +269,109 @@ export class LiveSession extends DurableObject<Env> {
       if (!allowed.ok) throw new RelayClose(CloseCode.PolicyViolation, allowed.message);
       setup = allowed.setup as JsonObject;
     }
+    const clientHandle = this.clientHandle(setup);
+    if (this.link && model.id !== this.model) {
+      throw new RelayClose(
+        CloseCode.PolicyViolation,
+        `the model cannot change within a conversation (it is ${this.model})`,
+      );
+    }
+    this.armSessionLimit(ws, attachment);
     this.attach(ws, { ...attachment, setupSent: true });
-    this.audioOf(ws, attachment);
     this.clientWantsUpdates = setup.sessionResumption !== undefined;
-    if (attachment.constraints?.maxSessionSeconds)
-      this.limitSession(ws, attachment.constraints.maxSessionSeconds);
     if (this.link) {
       // The conversation is still up (the client came back within the grace period): no new upstream. Its
       // setupComplete goes to this client now, or when it arrives.
-      if (model.id !== this.model) {
-        throw new RelayClose(
-          CloseCode.PolicyViolation,
-          `the model cannot change within a conversation (it is ${this.model})`,
-        );
-      }
-      if (this.setupComplete) this.deliverSetupComplete(ws, attachment, this.setupComplete, true);
+      if (this.setupFrame) this.deliverSetupComplete(ws, this.attachmentOf(ws), this.setupFrame, true);
       return;
     }
     this.model = model.id;
-    const handle = await this.storedHandle(setup);
+    this.store.set({ model: model.id });
     const { sessionResumption: _own, ...rest } = setup;
     const upstreamSetup: JsonObject = { ...rest, model: model.name };
     if (attachment.contextCompression && upstreamSetup.contextWindowCompression === undefined) {
       // Without compression audio sessions end at 15 minutes (§4.1).
       upstreamSetup.contextWindowCompression = { slidingWindow: {} };
     }
-    this.feed ??= new ClientFeed((await this.ctx.storage.get<number>('lastSeq')) ?? 0);
+    this.feed ??= new ClientFeed(this.store.record.lastSeq);
     this.link = new UpstreamLink(
       this.env,
-      { setup: upstreamSetup, handle, history: () => this.history.seed() },
       {
-        message: (data, parsed, kind, fresh) => this.onServerMessage(data, parsed, kind, fresh),
+        setup: upstreamSetup,
+        handle: clientHandle ?? this.storedHandle(),
+        history: () => this.history.seed(),
+      },
+      {
+        message: (data, parsed, kind, first) => this.onServerMessage(data, parsed, kind, first),
         connected: () => void this.counters.upstreamConnections++,
         sent: (bytes) => count(this.counters.upstreamOut, bytes),
-        handle: (value) => void this.storeHandle(value),
-        notice: (event) => this.toClientEvent(event),
+        handle: (google) => this.onHandle(google),
+        notice: (event) => this.onLinkNotice(event),
         failed: (close) => this.onLinkFailed(close),
       },
     );
-    await this.ctx.storage.put('model', model.id);
-    await this.link.start();
+    this.enter('linking');
+    this.link.start();
   }
 
-  /** A stored handle resumes the conversation after the grace period or a restart, while it is fresh. */
-  private async storedHandle(setup: JsonObject): Promise<string | null> {
-    const own = isObject(setup.sessionResumption) ? setup.sessionResumption.handle : undefined;
-    if (typeof own === 'string' && own) return own;
-    const stored = await this.ctx.storage.get<StoredHandle>('handle');
+  /**
+   * The Google handle behind a handle the client presents. Handles belong to the relay: a client only ever sees
+   * relay handles, and one is accepted only in the conversation it was issued for; anything else is refused
+   * before an upstream opens (a raw Google handle would resume whichever conversation it came from).
+   */
+  private clientHandle(setup: JsonObject): string | null {
+    const config = setup.sessionResumption;
+    const handle = isObject(config) ? config.handle : undefined;
+    if (handle === undefined || handle === null || handle === '') return null;
+    const issued = typeof handle === 'string' ? this.store.findIssued(handle) : null;
+    if (!issued) {
+      throw new RelayClose(
+        CloseCode.PolicyViolation,
+        'setup.sessionResumption.handle was not issued by this relay for this conversation',
+      );
+    }
+    return issued.google;
+  }
+
+  /**
+   * Handles arrive several times a second while audio streams; they are written at most about once a second,
+   * except the first after a turn ended, which is written at once: a restart then loses no finished turn.
+   */
+  private onHandle(google: string | null): void {
+    const urgent = this.turnEndedSinceHandle || google === null;
+    this.turnEndedSinceHandle = false;
+    this.store.set({ handle: google ? { google, at: Date.now() } : null }, urgent ? 'now' : 'soon');
+  }
+
+  /** The stored handle resumes the conversation after the grace period or a restart, while it is fresh. */
+  private storedHandle(): string | null {
+    const stored = this.store.record.handle;
     const ttl = Number(this.env.RESUMPTION_HANDLE_TTL_MS ?? DEFAULT_HANDLE_TTL_MS);
-    return stored && Date.now() - stored.at < ttl ? stored.handle : null;
+    return stored && Date.now() - stored.at < ttl ? stored.google : null;
   }
 
-  private async storeHandle(handle: string | null): Promise<void> {
-    if (handle)
-      await this.ctx.storage.put({
-        handle: { handle, at: Date.now() } satisfies StoredHandle,
-        lastSeq: this.feed?.lastSeq ?? 0,
-      });
-    else await this.ctx.storage.delete('handle');
+  /** `maxSessionSeconds` counts from the conversation's first setup under the token, across rejoins. */
+  private armSessionLimit(ws: WebSocket, attachment: Attachment): void {
+    const seconds = attachment.constraints?.maxSessionSeconds;
+    if (!seconds) return;
+    const now = Date.now();
+    const started = this.store.tokenStart(attachment.tokenId ?? `client-${attachment.client}`, now);
+    const left = started + seconds * 1000 - now;
+    const expired = new RelayClose(
+      CloseCode.SessionExpired,
+      `session reached its ${seconds} s limit; get a new token`,
+    );
+    if (left <= 0) throw expired;
+    this.clearSessionTimer();
+    this.sessionTimer = setTimeout(() => {
+      this.sessionTimer = null;
+      this.failClient(ws, expired);
+    }, left);
+  }
+
+  private clearSessionTimer(): void {
+    if (this.sessionTimer) clearTimeout(this.sessionTimer);
+    this.sessionTimer = null;
   }
 
   /** Numbers the client's message as the client counts them: setup = 0, the first after it = 1. */
@@ -283,8 +412,6 @@ export class LiveSession extends DurableObject<Env> {
   }
 
   private onBinaryAudio(ws: WebSocket, attachment: Attachment, pcm: Uint8Array, origin: ClientOrigin): void {
-    if (!attachment.setupSent)
-      throw new RelayClose(CloseCode.PolicyViolation, 'send setup before binary audio');
     countKind(this.counters.clientMessagesByKind, 'binaryAudio');
     this.counters.clientAudioFrames++;
     this.requireLink();
@@ -314,42 +441,87 @@ export class LiveSession extends DurableObject<Env> {
     data: string | ArrayBuffer,
     parsed: JsonObject | null,
     kind: string,
-    fresh: boolean,
+    first: boolean,
   ): void {
-    this.lastActivityAt = Date.now();
+    this.store.record.lastActivityAt = Date.now();
     count(this.counters.upstreamIn, byteLength(data));
     countKind(this.counters.serverMessagesByKind, kind);
+    this.store.touch('counters', 'lastActivityAt');
     if (kind === 'setupComplete') {
-      if (!fresh) return; // a resumed connection's setupComplete: the client already has one
-      this.setupComplete = data;
+      if (!first) return; // a resumed connection's setupComplete: the client already has one
+      this.setupFrame = data;
+      if (this.phase === 'linking') this.enter('live');
       const client = this.client();
       if (client) this.deliverSetupComplete(client, this.attachmentOf(client), data, false);
       return;
     }
-    // The relay handles goAway itself; resumption updates reach only clients that asked for them, with the
-    // consumed index in the client's own numbering (the upstream's counts the relay's batches and replays).
+    // The relay handles goAway itself; resumption updates reach only clients that asked for them, in relay
+    // terms (the relay's handle, the client's message index).
     if (kind === 'goAway' || (kind === 'sessionResumptionUpdate' && !this.clientWantsUpdates)) return;
     if (kind === 'sessionResumptionUpdate' && parsed) [data, parsed] = this.inClientTerms(data, parsed);
-    if (parsed) this.history.recordServerMessage(parsed);
+    if (parsed) {
+      this.history.recordServerMessage(parsed);
+      this.trackTurn(parsed);
+    }
+    this.forward(data, parsed);
+  }
+
+  private forward(data: string | ArrayBuffer, parsed: JsonObject | null): void {
     this.feed!.record(data);
     const client = this.client();
     if (client) this.send(client, this.attachmentOf(client), data, parsed);
   }
 
+  private trackTurn(parsed: JsonObject): void {
+    const content = parsed.serverContent;
+    if (isObject(content)) {
+      if (content.turnComplete === true || content.interrupted === true) {
+        this.turnOpen = false;
+        this.turnEndedSinceHandle = true;
+      } else if (content.modelTurn !== undefined || content.outputTranscription !== undefined)
+        this.turnOpen = true;
+    } else if (parsed.toolCall !== undefined) {
+      this.turnOpen = true;
+    }
+  }
+
+  private onLinkNotice(event: Record<string, string | number | boolean>): void {
+    if (event.event === 'resumed' || event.event === 'session_restarted') this.counters.resumptions++;
+    // The link resumes from a handle taken before the turn in progress: the model will produce that output
+    // again. The client is told the cut turn ended (`interrupted`, what a voice client already handles by
+    // flushing playback) before anything of the new connection arrives, so it never gets the same output twice
+    // unmarked. A goAway handover waits for a resumable point and cuts nothing, unless its time runs out.
+    const cut =
+      event.event === 'reconnecting' && (event.cut === true || (event.reason !== 'goAway' && this.turnOpen));
+    if (cut || (event.event === 'session_restarted' && this.turnOpen)) {
+      this.turnOpen = false;
+      this.forward(INTERRUPTED, null);
+    }
+    const client = this.client();
+    if (client && this.attachmentOf(client).relayEvents) this.sendRaw(client, relayEvent(event));
+  }
+
   private inClientTerms(data: string | ArrayBuffer, parsed: JsonObject): [string | ArrayBuffer, JsonObject] {
     const update = parsed.sessionResumptionUpdate;
-    if (!isObject(update) || update.lastConsumedClientMessageIndex === undefined) return [data, parsed];
-    const client = this.client();
-    const index = client ? this.link!.lastConsumed(this.attachmentOf(client).client) : 0;
-    // int64 travels as a JSON string (§2.1); the frame keeps its type.
-    const rewritten = {
-      ...parsed,
-      sessionResumptionUpdate: { ...update, lastConsumedClientMessageIndex: String(index) },
-    };
-    const text = JSON.stringify(rewritten);
+    if (!isObject(update)) return [data, parsed];
+    const rewritten: JsonObject = { ...update };
+    if (typeof update.newHandle === 'string' && update.newHandle !== '') {
+      const relay = `rh.${this.handlePrefix}.${++this.handlesIssued}`;
+      this.store.issueHandle(update.newHandle, relay, Date.now());
+      rewritten.newHandle = relay;
+    }
+    if (update.lastConsumedClientMessageIndex !== undefined) {
+      const client = this.client();
+      const index = client && this.link ? this.link.lastConsumed(this.attachmentOf(client).client) : 0;
+      // int64 travels as a JSON string (§2.1).
+      rewritten.lastConsumedClientMessageIndex = String(index);
+    }
+    const message = { ...parsed, sessionResumptionUpdate: rewritten };
+    const text = JSON.stringify(message);
+    // The frame keeps its type.
     return [
       typeof data === 'string' ? text : (new TextEncoder().encode(text).buffer as ArrayBuffer),
-      rewritten,
+      message,
     ];
   }
 
@@ -414,42 +586,23 @@ export class LiveSession extends DurableObject<Env> {
     return bytes;
   }
 
-  private toClientEvent(event: Record<string, Json>): void {
-    if (event.event === 'resumed' || event.event === 'session_restarted') this.counters.resumptions++;
-    const client = this.client();
-    if (client && this.attachmentOf(client).relayEvents) this.sendRaw(client, relayEvent(event));
-  }
-
   private onLinkFailed(close: RelayClose): void {
     if (close.code === CloseCode.TryAgainLater && this.client()) this.counters.overloadCloses++;
-    this.link = null;
-    this.setupComplete = null;
-    for (const client of this.ctx.getWebSockets('client')) safeClose(client, close.code, close.reason);
-    this.logLinkEnd('upstream', close.code, close.reason);
-    void this.persist();
+    const client = this.current;
+    this.current = null;
+    if (client) {
+      this.closeAudio(client);
+      safeClose(client, close.code, close.reason);
+    }
+    this.endLink(close.code, close.reason, 'upstream');
   }
 
-  private endLink(code: number, reason: string): void {
-    const link = this.link;
-    this.link = null;
-    this.setupComplete = null;
-    if (this.sessionTimer) clearTimeout(this.sessionTimer);
-    this.sessionTimer = null;
-    if (!link) return;
-    link.close(code, reason);
-    this.logLinkEnd('relay', code, reason);
-  }
-
-  private limitSession(ws: WebSocket, seconds: number): void {
-    if (this.sessionTimer) clearTimeout(this.sessionTimer);
-    this.sessionTimer = setTimeout(
-      () =>
-        this.failClient(
-          ws,
-          new RelayClose(CloseCode.SessionExpired, `session reached its ${seconds} s limit; get a new token`),
-        ),
-      seconds * 1000,
-    );
+  /** Retires a replaced socket: it never hears from the conversation again, and its frames are dropped. */
+  private retire(ws: WebSocket, code: number, reason: string): void {
+    this.attach(ws, { ...this.attachmentOf(ws), retired: true });
+    if (ws === this.current) this.current = null;
+    this.closeAudio(ws);
+    safeClose(ws, code, reason);
   }
 
   /** Closes the client with the error's code; a client error ends the upstream too (nothing to come back to). */
@@ -461,9 +614,8 @@ export class LiveSession extends DurableObject<Env> {
     if (!(err instanceof RelayClose))
       console.error('live-session: unexpected error', err instanceof Error ? err.stack : String(err));
     if (close.code === CloseCode.TryAgainLater) this.counters.overloadCloses++;
-    this.refused.add(ws);
-    safeClose(ws, close.code, close.reason);
-    this.closeAudio(ws);
+    this.retire(ws, close.code, close.reason);
+    this.clearSessionTimer();
     this.endLink(CloseCode.Normal, 'client connection closed by the relay');
   }
 
@@ -488,11 +640,11 @@ export class LiveSession extends DurableObject<Env> {
   }
 
   /**
-   * The client that may receive Live API messages: one that has sent its setup. A rejoining client gets what
-   * arrived before its setup from the feed (by `last_seq`) right after its setupComplete.
+   * The client that may receive Live API messages: the current one, once it has sent its setup. A rejoining
+   * client gets what arrived before its setup from the feed (by `last_seq`) right after its setupComplete.
    */
   private client(): WebSocket | null {
-    const ws = this.ctx.getWebSockets('client')[0];
+    const ws = this.current;
     return ws && this.attachmentOf(ws).setupSent ? ws : null;
   }
 
@@ -513,43 +665,5 @@ export class LiveSession extends DurableObject<Env> {
         resumptions,
       }),
     );
-  }
-
-  private async persist(): Promise<void> {
-    await this.ctx.storage.put({
-      counters: this.counters,
-      lastActivityAt: this.lastActivityAt,
-      lastSeq: this.feed?.lastSeq ?? 0,
-    });
-  }
-
-  private async status(meta: Meta) {
-    const stored = await this.ctx.storage.get<Counters>('counters');
-    // In memory while a session runs; after hibernation the last persisted snapshot is the truth.
-    const counters = this.counters.clientIn.messages > 0 || !stored ? this.counters : stored;
-    return {
-      conversation: meta.conversationId,
-      upstream: {
-        state: this.link?.state ?? 'idle',
-        connections: this.link?.connections ?? 0,
-        unacknowledged: this.link?.unacknowledged ?? null,
-        handleStored: (await this.ctx.storage.get<StoredHandle>('handle')) !== undefined,
-      },
-      model: this.model ?? (await this.ctx.storage.get<string>('model')) ?? null,
-      client: {
-        connected: this.client() !== null,
-        lastSeq: this.feed?.lastSeq ?? null,
-        buffered: this.feed?.bufferedMessages ?? 0,
-      },
-      createdAt: new Date(meta.createdAt).toISOString(),
-      lastActivityAt: new Date(
-        Math.max(this.lastActivityAt, (await this.ctx.storage.get<number>('lastActivityAt')) ?? 0),
-      ).toISOString(),
-      counters,
-      audio: {
-        batchMs: this.batchDurations.snapshot(),
-        window: [...this.audioInputs.values()].at(-1)?.options ?? null,
-      },
-    };
   }
 }

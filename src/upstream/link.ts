@@ -1,25 +1,28 @@
-// One logical Live API session that outlives its connections. The link opens the upstream socket, gates client
-// frames until setupComplete, keeps every frame no resumption handle covers yet, and on goAway or an unexpected
-// close moves to a new connection with the latest handle, replaying what the old one had not made durable.
+// One logical Live API session that outlives its connections. The link opens upstream sockets, holds every client
+// frame no resumption handle covers yet (the Outbox), and on goAway or an unexpected close moves to a new
+// connection with the latest handle, sending again what the old one had not made durable.
 //
 //   connecting ──setupComplete──▶ live ──goAway──▶ switching ──setupComplete──▶ live
-//        ▲                          │                  │
-//        └──────── reconnecting ◀───┴── drop/1011 ─────┘          (any) ──close()/failure──▶ closed
+//       │  ▲                        │                 │
+//       │  └─ handle refused        └── drop/1011 ──▶ reconnecting ──setupComplete──▶ live
+//       │     (fresh session)                          │  (backoff, one budget)
+//       └── refused/timeout ──▶ closed ◀── budget spent / non-resumable close / close()
+//
+// Every socket is a Connection, opened by `open` and closed by `dispose` only, so a refused, superseded or
+// replaced socket is never left open and never mistaken for the current one (events are matched by identity).
 import { CloseCode, RelayClose, clientCloseForUpstream, safeClose } from '../live-api/close-codes';
 import { UPSTREAM_SETUP_TIMEOUT_MS, upstreamUrl } from '../config';
 import { isObject, serverMessageKind, type Json, type JsonObject } from '../live-api/protocol';
+import { RetryBudget } from '../util/retry';
 import {
-  MAX_REPLAY_BYTES,
-  RECONNECT_ATTEMPTS,
-  RECONNECT_BUDGET_MS,
-  ReplayBuffer,
-  type ClientOrigin,
-  type OutboundFrame,
   ConsumedIndex,
-  backoffDelay,
+  MAX_OUTBOX_BYTES,
+  Outbox,
+  RECONNECT_POLICY,
   isResumableClose,
   parseDuration,
   readResumptionUpdate,
+  type ClientOrigin,
 } from './resumption';
 import { upstreamAuthorization } from './auth';
 import { openUpstream, parseServerFrame } from './socket';
@@ -27,13 +30,16 @@ import { openUpstream, parseServerFrame } from './socket';
 export type LinkState = 'connecting' | 'live' | 'switching' | 'reconnecting' | 'closed';
 
 export interface LinkEvents {
-  /** A server message, in order; `fresh` is false for a repeated setupComplete after a switch. */
-  message(data: string | ArrayBuffer, parsed: JsonObject | null, kind: string, fresh: boolean): void;
+  /**
+   * A server message, in order. `setupComplete` arrives once per connection: `first` is true only for the first
+   * connection of the link that completed setup (the one a client must see).
+   */
+  message(data: string | ArrayBuffer, parsed: JsonObject | null, kind: string, first: boolean): void;
   /** A new upstream connection was opened (its setup is being sent). */
   connected(): void;
   /** A frame actually sent upstream (for counters). */
   sent(bytes: number): void;
-  /** A resumable handle to keep (with when it was issued). */
+  /** The latest resumable handle (null when a refused handle was dropped). */
   handle(handle: string | null): void;
   /** Relay events: reconnecting / resumed / session_restarted. */
   notice(event: Record<string, string | number | boolean>): void;
@@ -44,7 +50,7 @@ export interface LinkEvents {
 export interface LinkOptions {
   /** The setup to send, model already rewritten; sessionResumption is added by the link. */
   setup: JsonObject;
-  /** Resume from this handle on the first connection (a stored one, or the client's own). */
+  /** Resume from this handle on the first connection (the conversation's stored one, or one the client had). */
   handle: string | null;
   /** Text history to seed a fresh session with when a handle is refused. */
   history: () => JsonObject | null;
@@ -55,23 +61,39 @@ const GOAWAY_MARGIN_MS = 5_000;
 /** A connection live this long before it drops gets a fresh reconnect budget. */
 const STABLE_CONNECTION_MS = 5_000;
 
+class Connection {
+  setupComplete = false;
+  closed = false;
+  readonly openedAt = Date.now();
+  setupTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    readonly socket: WebSocket,
+    /** The handle this connection resumed (null: a new session). */
+    readonly handle: string | null,
+  ) {}
+}
+
 export class UpstreamLink {
   state: LinkState = 'connecting';
   connections = 0;
-  private socket: WebSocket | null = null;
+  private current: Connection | null = null;
   /** The connection a goAway switch is leaving; it keeps delivering output until the new one is ready. */
-  private previous: WebSocket | null = null;
-  /** Frames waiting for the current connection's setupComplete (or for the switch to finish). */
-  private queue: OutboundFrame[] = [];
-  private queuedBytes = 0;
-  private readonly replay = new ReplayBuffer();
+  private previous: Connection | null = null;
+  private readonly outbox = new Outbox();
   private readonly consumedIndex = new ConsumedIndex();
+  private readonly budget = new RetryBudget(RECONNECT_POLICY);
   private handleValue: string | null;
+  /** False while the model generates or awaits a tool response: no handle now would capture that (§5.2). */
   private resumable = true;
   private goAwayTimer: ReturnType<typeof setTimeout> | null = null;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private switchWhenResumable = false;
-  private setupTimer: ReturnType<typeof setTimeout> | null = null;
   private lostAt = 0;
+  private liveSince = 0;
+  /** Whether any connection of this link completed setup (the client has its setupComplete). */
+  private everLive = false;
+  /** Bumped by every open and by close(): an open that resolves late for an older generation is discarded. */
   private generation = 0;
 
   constructor(
@@ -86,138 +108,166 @@ export class UpstreamLink {
     return this.handleValue;
   }
 
+  /** False while the model is generating (a resume now would start from before its output). */
+  get atResumablePoint(): boolean {
+    return this.resumable;
+  }
+
   get unacknowledged(): { count: number; bytes: number } {
-    return { count: this.replay.pendingCount, bytes: this.replay.pendingBytes };
+    return { count: this.outbox.pendingCount, bytes: this.outbox.pendingBytes };
   }
 
-  start(): Promise<void> {
-    return this.connect();
-  }
-
-  /** The last client message (client's own numbering) that the upstream state includes. */
+  /** The last client message (the client's own numbering) that the upstream state includes. */
   lastConsumed(client: number): number {
-    return this.replay.lastConsumed(client);
+    return this.outbox.lastConsumed(client);
   }
 
-  /** Sends a client frame now if live, else queues it (order is kept either way). */
+  start(): void {
+    void this.open(this.handleValue);
+  }
+
+  /** Enqueues a client frame; it goes out now when a connection is ready, else when one is (order kept). */
   send(frame: string, origin: ClientOrigin | null = null): void {
     if (this.state === 'closed') return;
-    if (this.state !== 'live' || !this.socket) {
-      this.queue.push({ frame, origin });
-      this.queuedBytes += frame.length;
-      if (this.queuedBytes > MAX_REPLAY_BYTES) {
-        this.fail(
-          new RelayClose(CloseCode.TryAgainLater, 'too much input queued while the upstream connects'),
-        );
-      }
-      return;
+    this.outbox.enqueue(frame, origin);
+    if (this.outbox.pendingBytes > MAX_OUTBOX_BYTES) {
+      return this.fail(
+        new RelayClose(
+          CloseCode.TryAgainLater,
+          this.state === 'live'
+            ? 'upstream is not keeping up with the input; retry later'
+            : 'too much input queued while the upstream connects',
+        ),
+      );
     }
-    this.transmit({ frame, origin });
+    if (this.state === 'live') this.flushOutbox();
   }
 
+  /** Ends the link: every socket it holds is closed, every timer cleared, and no event fires after this. */
   close(code: number, reason: string): void {
-    this.state = 'closed';
-    this.clearTimers();
-    for (const socket of [this.socket, this.previous]) if (socket) safeClose(socket, code, reason);
-    this.socket = null;
+    if (this.state === 'closed') return;
+    this.setState('closed');
+    this.generation++;
+    for (const timer of [this.goAwayTimer, this.retryTimer]) if (timer) clearTimeout(timer);
+    this.goAwayTimer = null;
+    this.retryTimer = null;
+    this.dispose(this.current, code, reason);
+    this.dispose(this.previous, code, reason);
+    this.current = null;
     this.previous = null;
   }
 
-  private transmit({ frame, origin }: OutboundFrame): void {
-    this.socket!.send(frame);
-    this.replay.push(frame, origin);
-    this.events.sent(frame.length);
-    // Backpressure: with transparent resumption the service acknowledges what it consumed; a growing unacknowledged
-    // tail means it is not keeping up, so stop before memory does.
-    if (this.replay.pendingBytes > MAX_REPLAY_BYTES) {
-      this.fail(
-        new RelayClose(CloseCode.TryAgainLater, 'upstream is not keeping up with the input; retry later'),
-      );
+  private setState(next: LinkState): void {
+    this.state = next;
+    if (next === 'live') {
+      this.everLive = true;
+      this.liveSince = Date.now();
     }
   }
 
-  private async connect(): Promise<void> {
+  private flushOutbox(): void {
+    const socket = this.current?.socket;
+    if (!socket) return;
+    this.outbox.transmit((frame) => {
+      socket.send(frame);
+      this.events.sent(frame.length);
+    });
+  }
+
+  /** The one way a connection is opened. */
+  private async open(handle: string | null): Promise<void> {
     const generation = ++this.generation;
-    const handle = this.handleValue;
-    const setup = {
-      setup: {
-        ...this.options.setup,
-        sessionResumption: { ...(handle ? { handle } : {}), transparent: true },
-      },
-    };
     let socket: WebSocket;
     try {
       socket = await openUpstream(upstreamUrl(this.env), await upstreamAuthorization(this.env));
     } catch (err) {
-      if (generation !== this.generation || this.state === 'closed') return;
+      if (generation !== this.generation) return;
       const close =
         err instanceof RelayClose ? err : new RelayClose(CloseCode.BadGateway, 'upstream unreachable');
-      // The first connection fails straight to the client; a resumption keeps trying within its budget.
-      if (this.state === 'connecting' || close.code === CloseCode.UpstreamAuthFailed) return this.fail(close);
+      // Before the client has its setupComplete, or without credentials, there is nothing to resume.
+      if (!this.everLive || close.code === CloseCode.UpstreamAuthFailed) return this.fail(close);
       return this.lost(null, close.reason);
     }
-    if (generation !== this.generation || this.state === 'closed') {
+    if (generation !== this.generation) {
       safeClose(socket, CloseCode.Normal, 'superseded');
       return;
     }
-    this.socket = socket;
+    const connection = new Connection(socket, handle);
+    this.current = connection;
     this.connections++;
-    socket.addEventListener('message', (event) => this.onMessage(socket, event.data, handle !== null));
-    socket.addEventListener('close', (event) => this.onClose(socket, event.code, event.reason, handle));
-    socket.addEventListener('error', () => this.onClose(socket, 1006, 'upstream socket error', handle));
-    const setupFrame = JSON.stringify(setup);
-    socket.send(setupFrame);
+    socket.addEventListener('message', (event) => this.onMessage(connection, event.data));
+    socket.addEventListener('close', (event) => this.onClose(connection, event.code, event.reason));
+    socket.addEventListener('error', () => this.onClose(connection, 1006, 'upstream socket error'));
+    const setup = JSON.stringify({
+      setup: {
+        ...this.options.setup,
+        sessionResumption: { ...(handle ? { handle } : {}), transparent: true },
+      },
+    });
+    socket.send(setup);
     this.events.connected();
-    this.events.sent(setupFrame.length);
-    this.setupTimer = setTimeout(() => {
-      if (this.socket === socket && !this.isLive())
-        this.lost(socket, 'upstream did not complete setup in time');
-    }, UPSTREAM_SETUP_TIMEOUT_MS);
+    this.events.sent(setup.length);
+    connection.setupTimer = setTimeout(() => this.onSetupTimeout(connection), UPSTREAM_SETUP_TIMEOUT_MS);
   }
 
-  private isLive(): boolean {
-    return this.state === 'live';
+  /** The one way a connection is closed; its later events are ignored. */
+  private dispose(connection: Connection | null, code: number, reason: string): void {
+    if (!connection || connection.closed) return;
+    connection.closed = true;
+    if (connection.setupTimer) clearTimeout(connection.setupTimer);
+    connection.setupTimer = null;
+    safeClose(connection.socket, code, reason);
   }
 
-  private onMessage(socket: WebSocket, data: string | ArrayBuffer, resumed: boolean): void {
+  private onSetupTimeout(connection: Connection): void {
+    if (connection !== this.current || connection.setupComplete || this.state === 'closed') return;
+    const reason = `upstream did not complete setup within ${UPSTREAM_SETUP_TIMEOUT_MS / 1000} s`;
+    if (!this.everLive) return this.fail(new RelayClose(CloseCode.BadGateway, reason));
+    this.lost(connection, reason);
+  }
+
+  private onMessage(connection: Connection, data: string | ArrayBuffer): void {
+    if (connection.closed) return;
     const parsed = parseServerFrame(data);
     const kind = parsed ? serverMessageKind(parsed) : 'unparsed';
-    if (socket === this.previous) {
+    if (connection === this.previous) {
       // The old connection of a goAway switch: its output still reaches the client, its state no longer counts.
       if (kind !== 'sessionResumptionUpdate' && kind !== 'goAway')
-        this.events.message(data, parsed, kind, true);
+        this.events.message(data, parsed, kind, false);
       return;
     }
-    if (socket !== this.socket) return;
-    if (kind === 'setupComplete') return this.onSetupComplete(data, parsed, resumed);
+    if (connection !== this.current) return;
+    if (kind === 'setupComplete') return this.onSetupComplete(connection, data, parsed);
     if (kind === 'sessionResumptionUpdate') this.onResumptionUpdate(parsed!.sessionResumptionUpdate);
     if (kind === 'goAway') this.onGoAway(parsed!.goAway);
-    this.events.message(data, parsed, kind, true);
+    this.events.message(data, parsed, kind, false);
   }
 
-  private onSetupComplete(data: string | ArrayBuffer, parsed: JsonObject | null, resumed: boolean): void {
-    if (this.setupTimer) clearTimeout(this.setupTimer);
-    this.setupTimer = null;
-    const first = this.connections === 1;
-    const wasSwitching = this.state === 'switching';
-    this.state = 'live';
-    this.liveSince = Date.now();
-    if (this.previous) safeClose(this.previous, CloseCode.Normal, 'switched to a new connection');
+  private onSetupComplete(
+    connection: Connection,
+    data: string | ArrayBuffer,
+    parsed: JsonObject | null,
+  ): void {
+    if (connection.setupComplete) return;
+    connection.setupComplete = true;
+    if (connection.setupTimer) clearTimeout(connection.setupTimer);
+    connection.setupTimer = null;
+    const first = !this.everLive;
+    const handover = this.state === 'switching';
+    this.dispose(this.previous, CloseCode.Normal, 'switched to a new connection');
     this.previous = null;
+    this.setState('live');
     this.events.message(data, parsed, 'setupComplete', first);
     if (!first) {
       this.events.notice({
         event: 'resumed',
         gapMs: this.lostAt ? Date.now() - this.lostAt : 0,
-        handover: wasSwitching,
-        resumedFromHandle: resumed,
+        handover,
+        resumedFromHandle: connection.handle !== null,
       });
     }
     this.lostAt = 0;
-    const queued = this.queue;
-    this.queue = [];
-    this.queuedBytes = 0;
-    for (const frame of queued) this.transmit(frame);
+    this.flushOutbox();
   }
 
   private onResumptionUpdate(body: Json | undefined): void {
@@ -228,18 +278,18 @@ export class UpstreamLink {
     this.handleValue = update.handle;
     this.events.handle(update.handle);
     if (update.lastConsumed !== null) {
-      const ack = this.consumedIndex.acknowledged(update.lastConsumed, this.replay.sentCount);
+      const ack = this.consumedIndex.acknowledged(update.lastConsumed, this.outbox.sentCount);
       if (ack.recalibrated) {
         console.warn(
           JSON.stringify({
             event: 'resumption_index_beyond_sent',
             lastConsumed: update.lastConsumed,
-            sent: this.replay.sentCount,
+            sent: this.outbox.sentCount,
           }),
         );
       }
       // Only a handle's own index makes frames durable: the state behind it is what a new connection resumes.
-      this.replay.acknowledge(ack.count);
+      this.outbox.acknowledge(ack.count);
     }
     if (this.switchWhenResumable) this.beginSwitch();
   }
@@ -250,122 +300,119 @@ export class UpstreamLink {
     if (this.resumable) return this.beginSwitch();
     // The model is generating: a handle now would lose data (§5.2). Wait for a resumable point, within limits.
     this.switchWhenResumable = true;
+    if (this.goAwayTimer) clearTimeout(this.goAwayTimer);
     this.goAwayTimer = setTimeout(() => this.beginSwitch(), Math.max(0, timeLeft - margin));
   }
 
-  /** Opens the next connection while the old one still runs; client frames queue until it is ready. */
+  /** Opens the next connection while the old one still runs; client frames wait in the outbox until it is ready. */
   private beginSwitch(): void {
     if (this.state !== 'live') return;
     this.switchWhenResumable = false;
     if (this.goAwayTimer) clearTimeout(this.goAwayTimer);
     this.goAwayTimer = null;
-    this.state = 'switching';
+    this.setState('switching');
     this.lostAt = Date.now();
-    this.previous = this.socket;
-    this.socket = null;
-    this.requeueUnacknowledged();
-    this.events.notice({ event: 'reconnecting', reason: 'goAway' });
-    void this.connect();
+    this.previous = this.current;
+    this.current = null;
+    this.outbox.rewind();
+    this.events.notice({ event: 'reconnecting', reason: 'goAway', cut: !this.resumable });
+    void this.open(this.handleValue);
   }
 
-  private requeueUnacknowledged(): void {
-    const replay = this.replay.takeForReplay();
-    this.queue = [...replay, ...this.queue];
-    this.queuedBytes = this.queue.reduce((n, f) => n + f.frame.length, 0);
-  }
-
-  private onClose(socket: WebSocket, code: number, reason: string, usedHandle: string | null): void {
-    if (this.state === 'closed') return;
-    if (socket === this.previous) {
+  private onClose(connection: Connection, code: number, reason: string): void {
+    if (connection.closed || this.state === 'closed') return;
+    if (connection === this.previous) {
       // The old connection ran out its goAway time before the new one was ready; the switch goes on.
+      this.dispose(connection, CloseCode.Normal, 'closed');
       this.previous = null;
       return;
     }
-    if (socket !== this.socket) return;
-    if (this.state === 'switching') {
-      // The service refused a second connection for the session: fall back to close-then-resume.
-      if (this.previous) safeClose(this.previous, CloseCode.Normal, 'resuming on a new connection');
-      this.previous = null;
-      return this.lost(socket, reason);
+    if (connection !== this.current) return this.dispose(connection, CloseCode.Normal, 'closed');
+    this.dispose(connection, CloseCode.Normal, 'closed');
+    // A handle the service refuses (1007/1008 before setupComplete) cannot be resumed: start a fresh session.
+    if (connection.handle && !connection.setupComplete && (code === 1007 || code === 1008))
+      return this.restartFresh(reason);
+    if (!this.everLive && !connection.setupComplete) {
+      // The first setup was refused or cut: the client's setup is at fault, or Google is; nothing to resume.
+      const close = isResumableClose(code)
+        ? { code: CloseCode.BadGateway, reason: `upstream closed before setup completed (${code})` }
+        : clientCloseForUpstream(code, reason);
+      return this.fail(new RelayClose(close.code as CloseCode, close.reason));
     }
-    // A handle the service refuses (1007 before setupComplete) cannot be resumed: start a fresh session.
-    if (usedHandle && !this.isLive() && (code === 1007 || code === 1008)) return this.restartFresh(reason);
     if (!isResumableClose(code)) {
-      this.socket = null;
       const close = clientCloseForUpstream(code, reason);
       return this.fail(new RelayClose(close.code as CloseCode, close.reason));
     }
-    this.lost(socket, reason);
+    this.lost(connection, reason);
   }
 
-  /** The current connection is gone: reconnect with the latest handle, with backoff, within a budget. */
-  private lost(socket: WebSocket | null, reason: string): void {
-    if (socket) {
-      if (socket === this.socket) this.socket = null;
-      safeClose(socket, CloseCode.Normal, 'reconnecting');
+  /** The current connection is gone: reconnect with the latest handle, with backoff, within one budget. */
+  private lost(connection: Connection | null, reason: string): void {
+    if (connection) {
+      this.dispose(connection, CloseCode.Normal, 'reconnecting');
+      if (connection === this.current) this.current = null;
     }
     if (this.state !== 'reconnecting') {
+      // A switch that failed falls back to close-then-resume: the old connection goes too.
+      this.dispose(this.previous, CloseCode.Normal, 'resuming on a new connection');
+      this.previous = null;
+      const cut = !this.resumable;
       if (this.state !== 'switching') this.lostAt = Date.now();
       // A connection that died soon after it came up does not earn a fresh reconnect budget.
-      if (this.budgetStart === 0 || Date.now() - this.liveSince >= STABLE_CONNECTION_MS) {
-        this.attempt = 0;
-        this.budgetStart = this.lostAt;
-      }
-      this.state = 'reconnecting';
-      this.requeueUnacknowledged();
-      this.events.notice({ event: 'reconnecting', reason: reason.slice(0, 80) });
+      if (this.budget.attempts === 0 || Date.now() - this.liveSince >= STABLE_CONNECTION_MS)
+        this.budget.restart();
+      this.setState('reconnecting');
+      this.outbox.rewind();
+      this.events.notice({ event: 'reconnecting', reason: reason.slice(0, 80), cut });
     }
-    this.retryLater(reason);
-  }
-
-  private attempt = 0;
-  private budgetStart = 0;
-  private liveSince = 0;
-
-  private retryLater(reason: string): void {
-    if (this.attempt >= RECONNECT_ATTEMPTS || Date.now() - this.budgetStart > RECONNECT_BUDGET_MS) {
+    const delay = this.budget.next();
+    if (delay === null) {
       return this.fail(
         new RelayClose(
           CloseCode.ResumptionFailed,
-          `upstream lost and not resumed after ${this.attempt} attempts: ${reason}`,
+          `upstream lost and not resumed after ${this.budget.attempts} attempts: ${reason}`,
         ),
       );
     }
-    const delay = backoffDelay(this.attempt++);
     console.warn(
       JSON.stringify({
         event: 'upstream_reconnecting',
-        attempt: this.attempt,
+        attempt: this.budget.attempts,
         delayMs: delay,
         reason: reason.slice(0, 120),
       }),
     );
-    this.setupTimer = setTimeout(() => void this.connect(), delay);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      // What was generated since the last handle is gone with the connection; the new one starts resumable.
+      this.resumable = true;
+      void this.open(this.handleValue);
+    }, delay);
   }
 
+  /** The handle was refused: a fresh session, seeded with the conversation's text, with what is unacknowledged. */
   private restartFresh(reason: string): void {
-    console.warn(JSON.stringify({ event: 'resumption_handle_refused', reason }));
+    console.warn(JSON.stringify({ event: 'resumption_handle_refused', reason: reason.slice(0, 120) }));
+    this.dispose(this.previous, CloseCode.Normal, 'restarting the session');
+    this.previous = null;
     this.handleValue = null;
+    this.resumable = true;
     this.events.handle(null);
     this.events.notice({
       event: 'session_restarted',
       reason: 'resumption handle refused; history re-seeded from transcripts',
     });
     const history = this.options.history();
-    if (history) this.queue.unshift({ frame: JSON.stringify(history), origin: null });
-    this.state = 'reconnecting';
-    void this.connect();
+    if (history) this.outbox.prepend(JSON.stringify(history));
+    else this.outbox.rewind();
+    this.lostAt ||= Date.now();
+    if (this.everLive) this.setState('reconnecting');
+    void this.open(null);
   }
 
   private fail(close: RelayClose): void {
     if (this.state === 'closed') return;
     this.close(CloseCode.Normal, 'relay closing');
     this.events.failed(close);
-  }
-
-  private clearTimers(): void {
-    for (const timer of [this.goAwayTimer, this.setupTimer]) if (timer) clearTimeout(timer);
-    this.goAwayTimer = null;
-    this.setupTimer = null;
   }
 }

@@ -6,8 +6,8 @@ export const RECONNECT_ATTEMPTS = 5;
 export const RECONNECT_BUDGET_MS = 20_000;
 export const RECONNECT_BASE_DELAY_MS = 100;
 export const RECONNECT_MAX_DELAY_MS = 3_000;
-/** Unacknowledged client bytes the relay keeps for replay; past this the upstream is not keeping up. */
-export const MAX_REPLAY_BYTES = 16 * 1024 * 1024;
+/** Client bytes the relay holds for the upstream (queued or unacknowledged); past this Google is not keeping up. */
+export const MAX_OUTBOX_BYTES = 16 * 1024 * 1024;
 
 /** A protobuf Duration in JSON ("60s", "1.5s", "0.250s") in milliseconds; null when malformed. */
 export function parseDuration(value: unknown): number | null {
@@ -69,40 +69,58 @@ export interface ClientOrigin {
   readonly index: number;
 }
 
-/** A frame on its way upstream, with the client message it completes. */
-export interface OutboundFrame {
+interface Entry {
   readonly frame: string;
   readonly origin: ClientOrigin | null;
-}
-
-export interface ReplayEntry extends OutboundFrame {
-  /** Per-connection index: 1 for the first message after setup. */
+  /** Index on the current upstream connection (1 = first message after setup); 0 while not yet sent on it. */
   index: number;
 }
 
 /**
- * Client messages sent on the current upstream connection that no resumption handle covers yet. On a switch to a
- * new connection they are replayed in order, then numbering restarts with the new connection.
+ * The frames not yet durable, and the only place they live: every client frame on its way upstream is enqueued
+ * here, transmitted when a connection is ready, dropped once a resumption handle's index covers it, and sent
+ * again from the oldest unacknowledged one when the session moves to a new connection (`rewind`). Order is the
+ * client's, always: the outbox is one FIFO.
  */
-export class ReplayBuffer {
-  private entries: ReplayEntry[] = [];
+export class Outbox {
+  private entries: Entry[] = [];
   private head = 0;
+  /** The next entry to go out on the current connection (entries before it, from head, went out on it). */
+  private cursor = 0;
+  /** Frames numbered on the current connection so far. */
   private sent = 0;
   private bytes = 0;
   private consumed: ClientOrigin | null = null;
 
-  /** Records a frame sent upstream; returns its per-connection index. */
-  push(frame: string, origin: ClientOrigin | null = null): number {
-    this.sent++;
-    this.entries.push({ index: this.sent, frame, origin });
+  enqueue(frame: string, origin: ClientOrigin | null): void {
+    this.entries.push({ frame, origin, index: 0 });
     this.bytes += frame.length;
-    return this.sent;
   }
 
-  /** Drops frames the state behind a stored handle includes (index ≤ count). */
+  /** A frame the relay composes to go before everything unacknowledged (the history seeding a fresh session). */
+  prepend(frame: string): void {
+    this.entries = this.entries.slice(this.head);
+    this.cursor -= this.head;
+    this.head = 0;
+    this.entries.unshift({ frame, origin: null, index: 0 });
+    this.bytes += frame.length;
+    this.rewind();
+  }
+
+  /** Sends what the current connection has not had yet, in order, numbering it for acknowledgement. */
+  transmit(send: (frame: string) => void): void {
+    while (this.cursor < this.entries.length) {
+      const entry = this.entries[this.cursor++]!;
+      entry.index = ++this.sent;
+      send(entry.frame);
+    }
+  }
+
+  /** Drops the frames the state behind a handle includes: this connection's first `count`. */
   acknowledge(count: number): void {
-    while (this.head < this.entries.length && this.entries[this.head]!.index <= count) {
+    while (this.head < this.entries.length) {
       const entry = this.entries[this.head]!;
+      if (entry.index === 0 || entry.index > count) break;
       this.bytes -= entry.frame.length;
       const origin = entry.origin;
       // Monotonic: an audio batch finishing a frame's carried odd byte may trail a later message of the client.
@@ -113,8 +131,16 @@ export class ReplayBuffer {
     // Compact now and then instead of shifting on every acknowledgement.
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head);
+      this.cursor -= this.head;
       this.head = 0;
     }
+  }
+
+  /** A new connection resumes from the last handle: everything unacknowledged goes out again, renumbered. */
+  rewind(): void {
+    for (let i = this.head; i < this.cursor; i++) this.entries[i]!.index = 0;
+    this.cursor = this.head;
+    this.sent = 0;
   }
 
   /**
@@ -126,16 +152,7 @@ export class ReplayBuffer {
     return this.consumed?.client === client ? this.consumed.index : 0;
   }
 
-  /** Unacknowledged frames, oldest first; numbering restarts for the next connection. */
-  takeForReplay(): OutboundFrame[] {
-    const frames = this.entries.slice(this.head).map(({ frame, origin }) => ({ frame, origin }));
-    this.entries = [];
-    this.head = 0;
-    this.sent = 0;
-    this.bytes = 0;
-    return frames;
-  }
-
+  /** Frames sent on the current connection (the most an index from the service can cover). */
   get sentCount(): number {
     return this.sent;
   }
@@ -149,11 +166,13 @@ export class ReplayBuffer {
   }
 }
 
-/** Exponential backoff with full jitter: a random delay in [base, min(max, base·2^attempt)]. */
-export function backoffDelay(attempt: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(RECONNECT_MAX_DELAY_MS, RECONNECT_BASE_DELAY_MS * 2 ** attempt);
-  return Math.round(RECONNECT_BASE_DELAY_MS + random() * (ceiling - RECONNECT_BASE_DELAY_MS));
-}
+/** The reconnect policy after an unexpected upstream close (one backoff with Google auth: src/util/retry.ts). */
+export const RECONNECT_POLICY = {
+  attempts: RECONNECT_ATTEMPTS,
+  budgetMs: RECONNECT_BUDGET_MS,
+  baseDelayMs: RECONNECT_BASE_DELAY_MS,
+  maxDelayMs: RECONNECT_MAX_DELAY_MS,
+} as const;
 
 /** Upstream closes worth resuming: network loss, server faults and the normal end of a connection's life. */
 export function isResumableClose(code: number): boolean {

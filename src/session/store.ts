@@ -1,0 +1,133 @@
+// What a conversation keeps in its Durable Object's storage, typed, loaded once when the object starts and
+// written through one method. Frequent changes (a new resumption handle every few hundred milliseconds, counters)
+// are coalesced to at most one write per FLUSH_INTERVAL_MS; events that must survive a restart (a client drop,
+// the end of a link) flush at once. The loss window: a Durable Object that dies between flushes resumes from a
+// handle up to a second old, which the upstream outbox (still unacknowledged frames) does not cover — the
+// conversation continues, with up to that second of input missing from the model's state.
+import { newCounters, type Counters } from './counters';
+
+export interface Meta {
+  conversationId: string;
+  owner: string;
+  createdAt: number;
+}
+
+/** A handle the relay gave a client, standing for one of Google's. */
+export interface IssuedHandle {
+  relay: string;
+  google: string;
+  at: number;
+}
+
+export interface ConversationRecord {
+  meta: Meta | null;
+  model: string | null;
+  lastSeq: number;
+  lastActivityAt: number;
+  counters: Counters;
+  /** The latest resumable Google handle and when it was issued. */
+  handle: { google: string; at: number } | null;
+  /** Handles given to clients, newest last (at most MAX_ISSUED_HANDLES). */
+  issuedHandles: IssuedHandle[];
+  /** When each client token first set up this conversation (ms): `maxSessionSeconds` counts from there. */
+  tokenStarts: Record<string, number>;
+}
+
+const KEYS = [
+  'meta',
+  'model',
+  'lastSeq',
+  'lastActivityAt',
+  'counters',
+  'handle',
+  'issuedHandles',
+  'tokenStarts',
+] as const satisfies ReadonlyArray<keyof ConversationRecord>;
+type Key = (typeof KEYS)[number];
+
+const FLUSH_INTERVAL_MS = 1_000;
+/** Relay handles a client may present: enough for any client's recent ones, bounded for storage. */
+export const MAX_ISSUED_HANDLES = 32;
+/** Tokens remembered per conversation for session limits (oldest forgotten first). */
+const MAX_TOKEN_STARTS = 64;
+
+function emptyRecord(): ConversationRecord {
+  return {
+    meta: null,
+    model: null,
+    lastSeq: 0,
+    lastActivityAt: 0,
+    counters: newCounters(),
+    handle: null,
+    issuedHandles: [],
+    tokenStarts: {},
+  };
+}
+
+export class SessionStore {
+  private dirty = new Set<Key>();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  private constructor(
+    private readonly storage: DurableObjectStorage,
+    readonly record: ConversationRecord,
+  ) {}
+
+  static async load(storage: DurableObjectStorage): Promise<SessionStore> {
+    const stored = await storage.get<unknown>([...KEYS]);
+    const record = emptyRecord() as unknown as Record<Key, unknown>;
+    for (const key of KEYS) if (stored.has(key)) record[key] = stored.get(key);
+    return new SessionStore(storage, record as unknown as ConversationRecord);
+  }
+
+  /** Changes fields; `now` writes at once (events that must survive a restart), else within a second. */
+  set<K extends Key>(changes: Pick<ConversationRecord, K>, urgency: 'now' | 'soon' = 'soon'): void {
+    for (const key of Object.keys(changes) as K[]) {
+      this.record[key] = changes[key];
+      this.dirty.add(key);
+    }
+    if (urgency === 'now') this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), FLUSH_INTERVAL_MS);
+  }
+
+  /** Marks fields changed in place (counters) for the next write. */
+  touch(...keys: Key[]): void {
+    for (const key of keys) this.dirty.add(key);
+    this.timer ??= setTimeout(() => this.flush(), FLUSH_INTERVAL_MS);
+  }
+
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.dirty.size === 0) return;
+    const entries: Record<string, unknown> = {};
+    for (const key of this.dirty) entries[key] = this.record[key];
+    this.dirty.clear();
+    // Not awaited and not holding the output gate: the relay's frames to the client must not wait for a disk
+    // flush of bookkeeping. A failed write surfaces as a broken object, which the client sees as a drop.
+    void this.storage.put(entries, { allowUnconfirmed: true });
+  }
+
+  issueHandle(google: string, relay: string, at: number): void {
+    const issued = this.record.issuedHandles;
+    issued.push({ relay, google, at });
+    if (issued.length > MAX_ISSUED_HANDLES) issued.splice(0, issued.length - MAX_ISSUED_HANDLES);
+    this.set({ handle: { google, at }, issuedHandles: issued });
+  }
+
+  findIssued(relay: string): IssuedHandle | null {
+    return this.record.issuedHandles.find((h) => h.relay === relay) ?? null;
+  }
+
+  /** When this token first set up the conversation (recorded now if it never did). */
+  tokenStart(tokenId: string, now: number): number {
+    const starts = this.record.tokenStarts;
+    const known = starts[tokenId];
+    if (known !== undefined) return known;
+    starts[tokenId] = now;
+    const ids = Object.keys(starts);
+    if (ids.length > MAX_TOKEN_STARTS) delete starts[ids[0]!];
+    this.set({ tokenStarts: starts }, 'now');
+    return now;
+  }
+}
