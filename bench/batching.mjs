@@ -107,7 +107,7 @@ async function main() {
         const message = err instanceof Error ? err.message : String(err);
         t.errors.push(message);
         console.error(`${label(config)}: ${message}\n${stack.health()}`);
-        if (!stack.alive()) throw new Error('a Worker is gone; stopping the benchmark');
+        if (!stack.alive()) throw new Error('a Worker is gone; stopping the benchmark', { cause: err });
       }
     }
     const elapsed = ((Date.now() - started) / 1000).toFixed(0);

@@ -152,7 +152,7 @@ async function main() {
         const message = err instanceof Error ? err.message : String(err);
         level.setupFailures.push(message);
         console.error(`${n} conversations: ${message}\n${s.health()}`);
-        if (!s.alive()) throw new Error('a Worker is gone; stopping the load test');
+        if (!s.alive()) throw new Error('a Worker is gone; stopping the load test', { cause: err });
       }
       console.log(`round ${r + 1}/${rounds}: ${n} conversation(s) done`);
     }

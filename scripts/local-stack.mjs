@@ -199,7 +199,9 @@ export function checkConversation(relayUrl, timeoutMs = 20_000) {
       ws.send(JSON.stringify({ realtimeInput: { text: 'start-up check' } }));
     });
     ws.on('message', (data) => {
-      if (String(data).includes('"turnComplete"')) {
+      if (
+        new TextDecoder().decode(Array.isArray(data) ? Buffer.concat(data) : data).includes('"turnComplete"')
+      ) {
         done = true;
         clearTimeout(timer);
         ws.close(1000);

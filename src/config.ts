@@ -4,9 +4,6 @@ import { modelId, vertexModelName } from './live-api/protocol';
 
 /** Largest client frame the relay accepts (a 3 s audio chunk is ~130 KB; a JPEG or long history can be more). */
 export const MAX_CLIENT_FRAME_BYTES = 4 * 1024 * 1024;
-/** Client messages held while the upstream connects (before setupComplete). */
-export const MAX_PENDING_MESSAGES = 512;
-export const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 /** How long the upstream may take from connect to setupComplete before the client is told. */
 export const UPSTREAM_SETUP_TIMEOUT_MS = 15_000;
 
@@ -25,7 +22,7 @@ export function fetchableUrl(wsUrl: string): string {
   return wsUrl.replace(/^ws(s?):\/\//, 'http$1://');
 }
 
-export function allowedModels(env: Env): string[] | '*' {
+function allowedModels(env: Env): string[] | '*' {
   const list = (env.ALLOWED_MODELS ?? '')
     .split(',')
     .map((m) => m.trim())

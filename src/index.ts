@@ -97,7 +97,7 @@ app.get('/v1/conversations/:id', async (c) => {
 
 app.notFound((c) => errorResponse(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
 
-app.onError((err, c) => {
+app.onError((err) => {
   if (err instanceof RelayHttpError) return errorResponse(err.status, err.code, err.message);
   if (err instanceof HTTPException) return errorResponse(err.status, errorCodeFor(err.status), err.message);
   if (err instanceof TokenRequestError) return errorResponse(400, err.code, err.message);

@@ -30,7 +30,7 @@ describe('control API', () => {
       body: '{"chunkDelayMs": 1}',
     });
     expect(res.status).toBe(201);
-    expect((await res.json()) as { id: string }).toMatchObject({
+    expect(await res.json<{ id: string }>()).toMatchObject({
       id: expect.stringMatching(/^[A-Za-z0-9_-]+$/),
     });
     for (const body of [
@@ -76,7 +76,7 @@ async function openResumable(id: string): Promise<{ client: EmulatorClient; hand
     sessionResumption: {},
   });
   await client.nextMessage();
-  const handle = (await client.nextMessage()).sessionResumptionUpdate!.newHandle!;
+  const handle = (await client.nextMessage()).sessionResumptionUpdate!.newHandle;
   return { client, handle };
 }
 

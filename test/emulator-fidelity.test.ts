@@ -72,7 +72,7 @@ describe('fidelity to recorded Vertex sessions', () => {
     expect(sizes(recorded)).toEqual([null, 9600, 11520]);
     // Same bytes on the wire as Google's frame of the same size (13,020 bytes: recordings README, obs. 3).
     expect(new TextEncoder().encode(emulated[1]!.text).length).toBe(
-      new TextEncoder().encode(recorded[1]!).length,
+      new TextEncoder().encode(recorded[1]).length,
     );
   });
 

@@ -51,7 +51,7 @@ async function exchange(form: Record<string, string>, contentType = 'application
     headers: { 'Content-Type': contentType },
     body: new URLSearchParams(form).toString(),
   });
-  const body = (await response.json()) as Record<string, unknown>;
+  const body = await response.json<Record<string, unknown>>();
   return { status: response.status, body };
 }
 
@@ -192,10 +192,7 @@ describe('control endpoints', () => {
     await exchangeAssertion(await signAssertion(account));
     await exchangeAssertion(await signAssertion(account, { lifetimeS: 7200 }));
     expect(await tokenCounts(account.clientEmail)).toEqual({ requests: 2, issued: 1, failures: 1 });
-    const totals = (await (await fetch(emulatorUrl('/emulator/token-stats'))).json()) as Record<
-      string,
-      number
-    >;
+    const totals = await (await fetch(emulatorUrl('/emulator/token-stats'))).json<Record<string, number>>();
     expect(totals.requests).toBeGreaterThanOrEqual(2);
     const reset = await fetch(emulatorUrl('/emulator/token-stats/reset'), {
       method: 'POST',

@@ -30,7 +30,9 @@ function source(keyJson: string, opts: TokenSourceOptions = {}): GoogleTokenSour
 function recordingFetch() {
   const bodies: string[] = [];
   const fetcher = async (input: string, init: RequestInit) => {
-    bodies.push(String(init.body));
+    // The token request's body is a form string (src/google-auth/token.ts); anything else is a test failure.
+    if (typeof init.body !== 'string') throw new Error(`expected a string body, got ${typeof init.body}`);
+    bodies.push(init.body);
     return fetch(input, init);
   };
   return { bodies, fetch: fetcher };

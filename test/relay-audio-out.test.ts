@@ -47,7 +47,7 @@ function events(message: JsonMessage): string[] {
 async function status(conversation: string): Promise<JsonMessage> {
   const response = await relayFetch(`/v1/conversations/${conversation}`, { headers: bearer(API_KEY) });
   expect(response.status).toBe(200);
-  return (await response.json()) as JsonMessage;
+  return await response.json<JsonMessage>();
 }
 
 /** The status once the relay has stopped taking frames (frames in flight when it closed the client included). */

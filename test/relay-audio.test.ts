@@ -51,7 +51,7 @@ async function untilAudioBytes(scenario: string, bytes: number, what = `${bytes}
 async function status(conversation: string): Promise<JsonMessage> {
   const response = await relayFetch(`/v1/conversations/${conversation}`, { headers: bearer(API_KEY) });
   expect(response.status).toBe(200);
-  return (await response.json()) as JsonMessage;
+  return await response.json<JsonMessage>();
 }
 
 /**
@@ -269,7 +269,7 @@ describe('declared rate and connect options', () => {
     await untilAudioBytes(scenario, 24_000);
     const report = await scenarioReport(scenario);
     expect(report.audioMs).toBeCloseTo(24_000 / 48, 3); // 500 ms, not the 750 ms of 16 kHz
-    for (const a of audioEntries(report.consumed as Consumed[])) expect(a.bytes).toBeLessThanOrEqual(1920);
+    for (const a of audioEntries(report.consumed)) expect(a.bytes).toBeLessThanOrEqual(1920);
     ws.close();
   });
 
@@ -295,7 +295,7 @@ describe('declared rate and connect options', () => {
       }
       expect(result.status).toBe(400);
       expect(result.headers.get('content-type')).toMatch(/application\/json/);
-      const body = (await result.json()) as JsonMessage;
+      const body = await result.json<JsonMessage>();
       expect(body.error.code).toBe(400);
       expect(typeof body.error.message).toBe('string');
       const statusResponse = await relayFetch(`/v1/conversations/${conversation}`, {

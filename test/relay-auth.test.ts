@@ -31,7 +31,7 @@ async function expectRefused(result: TestSocket | Response, status: number, code
   expect(result).toBeInstanceOf(Response);
   const response = result as Response;
   expect(response.status).toBe(status);
-  expect(((await response.json()) as { error: { status: string } }).error.status).toBe(code);
+  expect((await response.json<{ error: { status: string } }>()).error.status).toBe(code);
 }
 
 /** One full text turn through an open socket. */

@@ -175,15 +175,15 @@ describe('HTTP surface', () => {
     await ws.until(isTurnComplete);
     ws.send({ realtimeInput: { text: 'and me' } });
     await ws.until(isTurnComplete);
-    const status = (await (
+    const status = await (
       await relayFetch(`/v1/conversations/${id}`, { headers: bearer(API_KEY) })
-    ).json()) as Record<string, any>;
+    ).json<Record<string, any>>();
     const report = await scenarioReport(scenario);
     expect(status.model).toBe('gemini-live-2.5-flash');
     expect(status.upstream.state).toBe('live');
     expect(status.counters.upstreamOut.messages).toBe(report.consumed.length);
     expect(status.counters.upstreamIn.messages).toBe(
-      Object.values(report.serverMessagesByType as Record<string, number>).reduce((a, b) => a + b, 0),
+      Object.values(report.serverMessagesByType).reduce((a, b) => a + b, 0),
     );
     expect(status.counters.clientOut.messages).toBe(ws.frames.length);
     expect(Date.parse(status.createdAt)).toBeLessThanOrEqual(Date.parse(status.lastActivityAt));

@@ -301,9 +301,9 @@ describe('a client that drops comes back to the same conversation', () => {
     second.send(setupMessage({ scenario }));
     await second.next();
     expect(await say(second, 'what did I say')).toContain('my name is Ada');
-    const status = (await (
+    const status = await (
       await relayFetch(`/v1/conversations/${id}`, { headers: bearer(API_KEY) })
-    ).json()) as JsonMessage;
+    ).json<JsonMessage>();
     expect(status.upstream.handleStored).toBe(true);
     second.close();
   }, 20_000);

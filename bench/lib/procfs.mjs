@@ -57,7 +57,7 @@ export function listeningPorts(/** @type {number} */ pid) {
   /** @type {Map<string, number>} inode → port */
   const listening = new Map();
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
+    let text;
     try {
       text = readFileSync(table, 'utf8');
     } catch {

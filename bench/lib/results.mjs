@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-export const RESULTS_PATH = fileURLToPath(new URL('../RESULTS.md', import.meta.url));
+const RESULTS_PATH = fileURLToPath(new URL('../RESULTS.md', import.meta.url));
 
 const HEADER = `# Benchmark results
 

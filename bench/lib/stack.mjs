@@ -95,7 +95,7 @@ async function startWorker(name, config, vars, healthy) {
   });
   live.add(child);
   let output = '';
-  const keep = (/** @type {Buffer} */ chunk) => void (output = `${output}${chunk}`.slice(-8_000));
+  const keep = (/** @type {Buffer} */ chunk) => void (output = `${output}${chunk.toString()}`.slice(-8_000));
   child.stderr?.on('data', keep);
   if (process.env.BENCH_DEBUG)
     child.stderr?.on('data', (chunk) => process.stderr.write(`[${name}] ${chunk}`));
@@ -123,8 +123,8 @@ async function startWorker(name, config, vars, healthy) {
       let buffered = '';
       child.stdout?.on('data', (/** @type {Buffer} */ chunk) => {
         keep(chunk);
-        if (process.env.BENCH_DEBUG) process.stderr.write(`[${name}] ${chunk}`);
-        buffered += chunk;
+        if (process.env.BENCH_DEBUG) process.stderr.write(`[${name}] ${chunk.toString()}`);
+        buffered += chunk.toString();
         for (const line of buffered.split('\n')) {
           if (!line.startsWith('{"url":')) continue;
           clearTimeout(timer);

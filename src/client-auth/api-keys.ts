@@ -10,7 +10,7 @@ const HASH_PREFIX = 'sha256:';
 const SUBJECT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@:/+-]{0,127}$/;
 const HEX_SHA256_PATTERN = /^[0-9a-f]{64}$/i;
 
-export async function sha256(text: string): Promise<Uint8Array<ArrayBuffer>> {
+async function sha256(text: string): Promise<Uint8Array<ArrayBuffer>> {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
 }
 

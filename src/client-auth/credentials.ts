@@ -4,10 +4,10 @@ import type { AuthFailure } from './types';
 /** The subprotocol the relay speaks; the only one it ever echoes. */
 export const RELAY_SUBPROTOCOL = 'gemini-live-relay';
 /** Prefix of the subprotocol entry that carries a client token. */
-export const TOKEN_SUBPROTOCOL_PREFIX = 'access_token.';
-export const ACCESS_TOKEN_QUERY_PARAM = 'access_token';
+const TOKEN_SUBPROTOCOL_PREFIX = 'access_token.';
+const ACCESS_TOKEN_QUERY_PARAM = 'access_token';
 
-export type CredentialSource = 'authorization' | 'query' | 'subprotocol';
+type CredentialSource = 'authorization' | 'query' | 'subprotocol';
 
 export interface Credential {
   source: CredentialSource;

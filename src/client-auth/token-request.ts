@@ -5,11 +5,11 @@ import type { TokenConstraints } from './types';
 export const DEFAULT_TOKEN_TTL_SECONDS = 600;
 export const MAX_TOKEN_TTL_SECONDS = 3600;
 /** Tokens travel in URLs and headers; this keeps a token well under Cloudflare's 16 KB URL limit. */
-export const MAX_LOCKED_SETUP_BYTES = 8192;
+const MAX_LOCKED_SETUP_BYTES = 8192;
 /** Ceiling for a token's `maxSessionSeconds`: a day, far past any single Live session. */
-export const MAX_SESSION_SECONDS_CEILING = 86_400;
+const MAX_SESSION_SECONDS_CEILING = 86_400;
 /** 16 random bytes: 128 bits, 22 base64url characters. */
-export const CONVERSATION_ID_BYTES = 16;
+const CONVERSATION_ID_BYTES = 16;
 const CONVERSATION_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** The JSON body of `POST /v1/tokens`; every field optional. */

@@ -14,7 +14,7 @@ import type { TokenRequest } from './token-request';
 
 export const TOKEN_ISSUER = 'gemini-live-relay';
 export const TOKEN_AUDIENCE = 'gemini-live-relay:client';
-export const MIN_TOKEN_SECRET_BYTES = 32;
+const MIN_TOKEN_SECRET_BYTES = 32;
 const TOKEN_ALGORITHM = 'HS256';
 
 /** What `POST /v1/tokens` returns. */

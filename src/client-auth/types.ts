@@ -59,7 +59,7 @@ export interface AuthFailure {
   message: string;
 }
 
-export interface AuthSuccess {
+interface AuthSuccess {
   ok: true;
   principal: Principal;
   /** The subprotocol to echo in the 101 response (`Sec-WebSocket-Protocol`), when the client offered ours. */

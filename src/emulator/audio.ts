@@ -3,8 +3,8 @@
 /** Live API output: 24 kHz PCM16LE mono (protocol reference §4.4). */
 export const OUTPUT_RATE = 24000;
 /** Recorded Vertex replies start with a 200 ms chunk, then 240 ms chunks (recordings README, observation 3). */
-export const FIRST_CHUNK_BYTES = 9600;
-export const NEXT_CHUNK_BYTES = 11520;
+const FIRST_CHUNK_BYTES = 9600;
+const NEXT_CHUNK_BYTES = 11520;
 
 /** Synthetic speech: each character lasts this long, so the audio's duration follows the reply's length. */
 const MS_PER_CHAR = 50;
@@ -24,14 +24,6 @@ export function samplesToBytes(samples: Int16Array): Uint8Array {
   const view = new DataView(bytes.buffer);
   for (let i = 0; i < samples.length; i++) view.setInt16(i * 2, samples[i]!, true);
   return bytes;
-}
-
-/** Root mean square of samples[start, end). */
-export function rms(samples: Int16Array, start = 0, end = samples.length): number {
-  if (end <= start) return 0;
-  let sum = 0;
-  for (let i = start; i < end; i++) sum += samples[i]! * samples[i]!;
-  return Math.sqrt(sum / (end - start));
 }
 
 /** Linear-interpolation resampling; good enough for an echo. */

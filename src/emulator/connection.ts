@@ -55,7 +55,8 @@ export class LiveConnection implements ConversationHost, SessionOwner {
     // Binary client frames as ArrayBuffer (the compatibility date's default is Blob, which can only be read
     // asynchronously and would break message order).
     ws.binaryType = 'arraybuffer';
-    ws.addEventListener('message', (event) => this.receive(event.data));
+    // A WebSocket message is text or binary; workerd types MessageEvent.data as `any`.
+    ws.addEventListener('message', (event) => this.receive(event.data as string | ArrayBuffer | Blob));
     ws.addEventListener('close', (event) => this.peerClosed(event.code, event.reason));
     ws.addEventListener('error', () => this.peerClosed(1006, ''));
   }

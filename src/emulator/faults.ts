@@ -8,11 +8,11 @@ export interface FaultHooks {
   close(close: CloseSpec): void;
 }
 
-export function goAwayTimeLeftMs(fault: FaultSpec): number {
+function goAwayTimeLeftMs(fault: FaultSpec): number {
   return fault.goAwayTimeLeftMs ?? DEFAULTS.goAwayTimeLeftMs;
 }
 
-export function faultClose(fault: FaultSpec): CloseSpec {
+function faultClose(fault: FaultSpec): CloseSpec {
   return { code: fault.closeCode ?? DEFAULTS.closeCode, reason: fault.closeReason ?? DEFAULTS.closeReason };
 }
 

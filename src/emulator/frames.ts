@@ -21,9 +21,9 @@ export interface FunctionCall {
   id: string;
 }
 
-export type Part = { text: string } | { inlineData: { mimeType: string; data: string } };
+type Part = { text: string } | { inlineData: { mimeType: string; data: string } };
 
-export type ServerContent =
+type ServerContent =
   | { modelTurn: { role: 'model'; parts: Part[] } }
   | { generationComplete: true }
   | { turnComplete: true }
@@ -71,7 +71,7 @@ export const SERVER_MESSAGE_TYPES: readonly string[] = [
 ];
 
 /** Vertex labels its 24 kHz output plain `audio/pcm` (recordings README, observation 3). */
-export const OUTPUT_AUDIO_MIME = 'audio/pcm';
+const OUTPUT_AUDIO_MIME = 'audio/pcm';
 
 export function modelText(text: string): ServerMessage {
   return { serverContent: { modelTurn: { role: 'model', parts: [{ text }] } } };

@@ -1,7 +1,7 @@
 // The emulator's "model": deterministic replies, so tests can predict every word (see README "Reply rules").
 import type { TokensDetail, UsageMetadata } from './frames';
 
-export type HistoryKind = 'text' | 'speech' | 'reply' | 'toolCall' | 'toolResponse';
+type HistoryKind = 'text' | 'speech' | 'reply' | 'toolCall' | 'toolResponse';
 
 export interface HistoryEntry {
   role: 'user' | 'model';
@@ -9,7 +9,7 @@ export interface HistoryEntry {
   kind: HistoryKind;
 }
 
-export interface ToolCallRequest {
+interface ToolCallRequest {
   name: string;
   args: Record<string, unknown>;
 }
@@ -20,7 +20,7 @@ export type Reply = { kind: 'text'; text: string } | { kind: 'toolCall'; calls: 
 export const EMPTY_TURN_REPLY = "Go ahead, I'm listening.";
 const HISTORY_QUESTION = /what did i say/i;
 
-export function formatSeconds(seconds: number): string {
+function formatSeconds(seconds: number): string {
   return seconds.toFixed(2);
 }
 
@@ -55,7 +55,7 @@ function jsonObjectAt(text: string, start: number): { value: Record<string, unkn
 }
 
 /** `call <name> [{json args}]` for each declared function named in the text, in order. */
-export function findToolCalls(text: string, declared: readonly string[]): ToolCallRequest[] {
+function findToolCalls(text: string, declared: readonly string[]): ToolCallRequest[] {
   const calls: ToolCallRequest[] = [];
   const pattern = /\bcall\s+([A-Za-z_][A-Za-z0-9_.-]*)/gi;
   for (let match = pattern.exec(text); match; match = pattern.exec(text)) {

@@ -51,7 +51,7 @@ export function liveApiVersion(pathname: string): ApiVersion | null {
   return match ? (match[1] as ApiVersion) : null;
 }
 
-export interface TextTurn {
+interface TextTurn {
   role: string;
   text: string;
 }
@@ -99,7 +99,7 @@ const OPAQUE_FIELDS = new Set([
 ]);
 
 /** Proto3 JSON accepts both casings (protocol reference §2.1); the emulator works in lowerCamelCase. */
-export function camelizeKeys(value: unknown): unknown {
+function camelizeKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(camelizeKeys);
   if (!isObject(value)) return value;
   const out: Json = {};

@@ -41,7 +41,7 @@ export const DEFAULTS = {
 } as const;
 
 /** Longest delay or lifetime a spec may ask for, so every timer stays bounded. */
-export const MAX_SPEC_MS = 24 * 60 * 60 * 1000;
+const MAX_SPEC_MS = 24 * 60 * 60 * 1000;
 
 const FAULT_NUMBERS = [
   'goAwayAfterMs',
@@ -104,7 +104,7 @@ function parseFault(value: unknown, where: string): FaultSpec {
   ) {
     throw new SpecError(`${where}.closeCode ${code} can't be sent in a close frame`);
   }
-  return value as FaultSpec;
+  return value;
 }
 
 /** Validates a POST /emulator/scenarios body; throws SpecError with a message for the 400. */
@@ -120,5 +120,5 @@ export function parseScenarioSpec(value: unknown): ScenarioSpec {
     value.connections.forEach((fault, i) => parseFault(fault, `connections[${i}]`));
   }
   if (value.default !== undefined) parseFault(value.default, 'default');
-  return value as ScenarioSpec;
+  return value;
 }

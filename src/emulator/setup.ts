@@ -10,7 +10,7 @@ import {
   type Json,
 } from './protocol';
 
-export const KNOWN_MODELS: readonly string[] = [
+const KNOWN_MODELS: readonly string[] = [
   'gemini-live-2.5-flash-native-audio',
   'gemini-live-2.5-flash',
   'gemini-live-2.5-flash-preview-native-audio-09-2025',
@@ -35,7 +35,7 @@ export interface SetupConfig {
 }
 
 /** Every text of a systemInstruction: a plain string, a Content, or a list of parts. */
-export function systemInstructionText(value: unknown): string {
+function systemInstructionText(value: unknown): string {
   if (typeof value === 'string') return value;
   if (Array.isArray(value)) return textOfParts(value);
   if (isObject(value)) return textOfParts(value.parts);

@@ -5,7 +5,7 @@ import type { HistoryEntry } from './model';
 import type { FaultSpec, ScenarioSpec } from './scenarios';
 import { Vad, type VadState } from './vad';
 
-export const CLIENT_MESSAGE_TYPES: readonly string[] = [
+const CLIENT_MESSAGE_TYPES: readonly string[] = [
   'setup',
   'clientContent',
   'realtimeInput.audio',

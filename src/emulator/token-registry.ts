@@ -39,7 +39,7 @@ export interface ExchangeRequest {
   audiences: string[];
 }
 
-export type TokenResponseBody =
+type TokenResponseBody =
   | { access_token: string; expires_in: number; token_type: 'Bearer' }
   | { error: string; error_description: string };
 

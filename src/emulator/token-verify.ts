@@ -5,11 +5,11 @@ import type { JWTPayload } from 'jose';
 
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
-export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
+const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 /** Google: "exp … at most 1 h after iat"; AIP-4111 self-signed JWTs: exactly 3600 s. */
-export const MAX_JWT_LIFETIME_S = 3600;
+const MAX_JWT_LIFETIME_S = 3600;
 /** Tolerance for the signer's clock when checking iat and exp. */
-export const CLOCK_SKEW_S = 60;
+const CLOCK_SKEW_S = 60;
 /** Real responses say 3599 (live-api-protocol.md §6.2). */
 export const DEFAULT_EXPIRES_IN_S = 3599;
 /** Tokens look like Google's `ya29.` tokens so nothing mistakes them for a self-signed JWT. */
@@ -28,7 +28,7 @@ export interface RegisteredAccount {
 export type AccountLookup = (clientEmail: string) => Promise<RegisteredAccount | undefined>;
 
 /** A Google-shaped OAuth error: `{error, error_description}` with its HTTP status. */
-export interface OAuthFailure {
+interface OAuthFailure {
   status: number;
   error: string;
   description: string;
@@ -56,7 +56,7 @@ export function importPublicKey(pem: string): Promise<CryptoKey> {
   return key;
 }
 
-export function hasCloudPlatformScope(scope: unknown): boolean {
+function hasCloudPlatformScope(scope: unknown): boolean {
   return typeof scope === 'string' && scope.split(' ').includes(CLOUD_PLATFORM_SCOPE);
 }
 

@@ -91,7 +91,7 @@ function parseFault(body: Record<string, unknown> | null): TokenFault | string {
   const fault: TokenFault = {
     remaining: failNext as number,
     status: code,
-    error: (error as string | undefined) ?? DEFAULT_FAULT_ERRORS[code] ?? 'internal_failure',
+    error: error ?? DEFAULT_FAULT_ERRORS[code] ?? 'internal_failure',
     description: code >= 500 ? 'Backend Error' : 'Injected by the emulator.',
   };
   if (client_email !== undefined) fault.client_email = client_email;
@@ -145,7 +145,7 @@ function requiresIssuedTokens(env: EmulatorEnv): boolean {
  * The strict check, whatever EMULATOR_REQUIRE_ISSUED_TOKENS says: an unexpired token from POST /token, or a
  * self-signed JWT from a registered account. The reason never repeats the token.
  */
-export async function checkBearer(
+async function checkBearer(
   authorization: string | null,
   env: EmulatorEnv,
 ): Promise<{ accepted: boolean; reason: string }> {

@@ -41,7 +41,7 @@ function pieces(chars: string[], first: number, rest: number): string[] {
   return out;
 }
 
-export function splitText(text: string): string[] {
+function splitText(text: string): string[] {
   return pieces(Array.from(text), FIRST_TEXT_PIECE, TEXT_PIECE);
 }
 

@@ -2,7 +2,7 @@
 // The state is plain data so a session can snapshot and restore it for resumption handles.
 
 /** RMS (of 32,768) above which a window counts as speech: about -36 dBFS, above room noise. */
-export const VAD_RMS_THRESHOLD = 500;
+const VAD_RMS_THRESHOLD = 500;
 const WINDOW_MS = 20;
 
 export interface Utterance {

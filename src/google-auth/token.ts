@@ -15,21 +15,21 @@ import {
 } from './key';
 import { backoffDelay } from '../util/retry';
 
-export { UpstreamAuthError, parseAuthMode, parseServiceAccountKey };
-export type { GoogleAuthMode, ServiceAccountKey, UpstreamAuthErrorKind } from './key';
+export { UpstreamAuthError, parseServiceAccountKey };
+export type { GoogleAuthMode, ServiceAccountKey } from './key';
 
-export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
+const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 /** Google: exp at most 1 h after iat; AIP-4111 self-signed JWTs: exactly 1 h. */
-export const JWT_LIFETIME_S = 3600;
+const JWT_LIFETIME_S = 3600;
 /** Reuse a token until this long before it expires. */
-export const TOKEN_REFRESH_MARGIN_MS = 5 * 60_000;
+const TOKEN_REFRESH_MARGIN_MS = 5 * 60_000;
 /** One token request (including reading its body) gives up after this long. */
-export const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
+const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
 /** Network errors, 408, 429 and 5xx are retried; with these defaults a token request takes at most ~42 s. */
-export const DEFAULT_TOKEN_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 250, maxDelayMs: 2_000 };
+const DEFAULT_TOKEN_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 250, maxDelayMs: 2_000 };
 /** When a refresh finds the endpoint unavailable, a cached token with this much life left is still served. */
-export const STALE_TOKEN_MIN_REMAINING_MS = 60_000;
+const STALE_TOKEN_MIN_REMAINING_MS = 60_000;
 const MAX_TOKEN_SOURCES = 8;
 
 export interface RetryPolicy {

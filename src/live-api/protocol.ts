@@ -5,7 +5,7 @@ import { CloseCode, RelayClose } from './close-codes';
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
-export type ClientMessageKind = 'setup' | 'clientContent' | 'realtimeInput' | 'toolResponse';
+type ClientMessageKind = 'setup' | 'clientContent' | 'realtimeInput' | 'toolResponse';
 const CLIENT_KINDS: ReadonlySet<string> = new Set([
   'setup',
   'clientContent',
@@ -38,7 +38,7 @@ const snakeToCamel = (key: string): string => key.replace(/_([a-z0-9])/g, (_, c:
  * Proto3 JSON parsers accept both lowerCamelCase and the proto field names (§2.1); the relay reads camelCase,
  * so it rewrites protocol keys once, on input, and leaves user data alone.
  */
-export function toCamelCase(value: Json): Json {
+function toCamelCase(value: Json): Json {
   if (Array.isArray(value)) return value.map(toCamelCase);
   if (value === null || typeof value !== 'object') return value;
   const out: JsonObject = {};

@@ -5,7 +5,7 @@ import { byteLength } from '../upstream/socket';
 import { decodeBase64 } from '../util/base64';
 
 /** Server messages kept for a client that reconnects (by bytes; the oldest go first). */
-export const CLIENT_REPLAY_MAX_BYTES = 8 * 1024 * 1024;
+const CLIENT_REPLAY_MAX_BYTES = 8 * 1024 * 1024;
 
 type Frame = string | ArrayBuffer;
 

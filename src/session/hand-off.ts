@@ -33,7 +33,7 @@ export function checkConversationId(id: string): string {
   return id;
 }
 
-export function sessionStub(env: Env, conversationId: string) {
+function sessionStub(env: Env, conversationId: string) {
   return env.LIVE_SESSION.get(env.LIVE_SESSION.idFromName(conversationId));
 }
 

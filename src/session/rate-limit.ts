@@ -1,8 +1,8 @@
 // Flood control for client frames: a token bucket, so bursts pass and sustained floods are refused.
 
 /** A browser's AudioWorklet sends ~125 frames/s at 8 ms; twice that sustained, plus bursts, is allowed. */
-export const CLIENT_MESSAGES_PER_SECOND = 250;
-export const CLIENT_MESSAGE_BURST = 1000;
+const CLIENT_MESSAGES_PER_SECOND = 250;
+const CLIENT_MESSAGE_BURST = 1000;
 
 export class TokenBucket {
   private tokens: number;

@@ -68,7 +68,7 @@ export function byteLength(data: string | ArrayBuffer): number {
 }
 
 /** UTF-8 length without allocating an encoded copy. */
-export function utf8Length(text: string): number {
+function utf8Length(text: string): number {
   let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

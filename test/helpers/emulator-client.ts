@@ -60,7 +60,7 @@ let bearer: Promise<string> | undefined;
  * An access token from the emulator's own POST /token (the test emulator accepts no other), for a service
  * account registered just for these tests so they never touch the counters of the relay's account.
  */
-export function emulatorBearer(): Promise<string> {
+function emulatorBearer(): Promise<string> {
   bearer ??= (async () => {
     const { privateKey, publicKey } = await generateKeyPair('RS256', { modulusLength: 2048 });
     const kid = crypto.randomUUID().replaceAll('-', '');
@@ -88,7 +88,7 @@ export function emulatorBearer(): Promise<string> {
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }),
     });
-    const body = (await res.json()) as { access_token?: string };
+    const body = await res.json<{ access_token?: string }>();
     if (!body.access_token) throw new Error(`POST /token: HTTP ${res.status} ${JSON.stringify(body)}`);
     return `Bearer ${body.access_token}`;
   })();

@@ -10,7 +10,7 @@ export async function createScenario(spec: ScenarioSpec = {}): Promise<string> {
     body: JSON.stringify(spec),
   });
   if (res.status !== 201) throw new Error(`POST /emulator/scenarios: HTTP ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { id: string }).id;
+  return (await res.json<{ id: string }>()).id;
 }
 
 /** A system instruction that attaches the connection to scenario `id`. */
@@ -24,7 +24,7 @@ export function scenarioInstruction(
 async function getJson<T>(path: string): Promise<T> {
   const res = await fetch(emulatorUrl() + path);
   if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
+  return await res.json<T>();
 }
 
 export function scenarioReport(id: string): Promise<ScenarioReport> {

@@ -75,7 +75,7 @@ export function registerAccount(body: unknown): Promise<Response> {
 /** The emulator's POST /token counters for one account (zeros if it never asked). */
 export async function tokenCounts(clientEmail: string): Promise<TokenCounts> {
   const response = await fetch(emulatorUrl('/emulator/token-stats'));
-  const stats = (await response.json()) as { byClientEmail: Record<string, TokenCounts> };
+  const stats = await response.json<{ byClientEmail: Record<string, TokenCounts> }>();
   return stats.byClientEmail[clientEmail] ?? { requests: 0, issued: 0, failures: 0 };
 }
 
@@ -93,5 +93,5 @@ export async function verifyBearer(
   authorization: string | null,
 ): Promise<{ accepted: boolean; reason: string }> {
   const response = await post('/emulator/verify-bearer', { authorization });
-  return (await response.json()) as { accepted: boolean; reason: string };
+  return await response.json<{ accepted: boolean; reason: string }>();
 }

@@ -129,7 +129,7 @@ export class TestSocket {
   }
 }
 
-export function parseFrame(frame: Frame): JsonMessage {
+function parseFrame(frame: Frame): JsonMessage {
   return JSON.parse(frame.type === 'text' ? frame.data : decoder.decode(frame.data)) as JsonMessage;
 }
 

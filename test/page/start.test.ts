@@ -101,7 +101,9 @@ function converse(setup: Record<string, unknown>, send: (ws: WebSocket) => void)
     const timer = setTimeout(() => reject(new Error(`no turnComplete; got ${messages.length}`)), 20_000);
     socket.on('open', () => socket.send(JSON.stringify({ setup })));
     socket.on('message', (data) => {
-      const message = JSON.parse(String(data)) as Record<string, any>;
+      const message = JSON.parse(
+        new TextDecoder().decode(Array.isArray(data) ? Buffer.concat(data) : data),
+      ) as Record<string, any>;
       messages.push(message);
       if (message.setupComplete) send(socket);
       if (message.serverContent?.turnComplete) {

@@ -5,9 +5,9 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
-export const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = '/usr/bin/chromium';
 /** Every wait in the page tests is bounded by this. */
-export const WAIT_MS = 15_000;
+const WAIT_MS = 15_000;
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
@@ -32,7 +32,7 @@ export async function launchChromium(): Promise<Browser> {
 }
 
 /** What the demo page exposes as `window.__relayDebug` (public/app.js). */
-export interface RelayDebug {
+interface RelayDebug {
   dropSocket(outageMs?: number): void;
   readonly seq: number | null;
   readonly conversation: string | null;

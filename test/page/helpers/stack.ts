@@ -46,6 +46,7 @@ export async function startTestStack(): Promise<TestStack> {
     await stop();
     throw new Error(
       `the local stack did not start: ${(err as Error).message}\n${stack.output().slice(-4000)}`,
+      { cause: err },
     );
   }
   return { relayUrl: stack.relayUrl, emulatorUrl: stack.emulatorUrl, apiKey: LOCAL_API_KEY, stop };
