@@ -60,7 +60,7 @@ export function isWebSocketUpgrade(request: Request): boolean {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-export function encodeConnectInfo(info: ConnectInfo): string {
+function encodeConnectInfo(info: ConnectInfo): string {
   return encoder.encode(JSON.stringify(info)).toBase64({ alphabet: 'base64url', omitPadding: true });
 }
 

@@ -393,9 +393,16 @@ export class LiveSession extends DurableObject<Env> {
     if (message.kind === 'realtimeInput') {
       const body = message.body.mediaChunks !== undefined ? translateMediaChunks(message.body) : message.body;
       const audio = body.audio;
-      if (Object.keys(body).length === 1 && isObject(audio) && pcmRateOf(String(audio.mimeType)) !== null) {
+      if (
+        Object.keys(body).length === 1 &&
+        isObject(audio) &&
+        typeof audio.mimeType === 'string' &&
+        pcmRateOf(audio.mimeType) !== null
+      ) {
+        if (typeof audio.data !== 'string')
+          throw new RelayClose(CloseCode.InvalidPayload, 'realtimeInput.audio.data must be a base64 string');
         this.counters.clientAudioFrames++;
-        return audioInput.pushBase64(String(audio.data), String(audio.mimeType), origin);
+        return audioInput.pushBase64(audio.data, audio.mimeType, origin);
       }
       if (typeof body.text === 'string') this.history.user(body.text);
       audioInput.flush();

@@ -6,7 +6,7 @@
 // conversation continues, with up to that second of input missing from the model's state.
 import { newCounters, type Counters } from './counters';
 
-export interface Meta {
+interface Meta {
   conversationId: string;
   owner: string;
   createdAt: number;
@@ -47,7 +47,7 @@ type Key = (typeof KEYS)[number];
 
 const FLUSH_INTERVAL_MS = 1_000;
 /** Relay handles a client may present: enough for any client's recent ones, bounded for storage. */
-export const MAX_ISSUED_HANDLES = 32;
+const MAX_ISSUED_HANDLES = 32;
 /** Tokens remembered per conversation for session limits (oldest forgotten first). */
 const MAX_TOKEN_STARTS = 64;
 

@@ -195,7 +195,10 @@ export class UpstreamLink {
     const connection = new Connection(socket, handle);
     this.current = connection;
     this.connections++;
-    socket.addEventListener('message', (event) => this.onMessage(connection, event.data));
+    // workerd types event.data as any; with binaryType 'arraybuffer' (socket.ts) it is a string or bytes.
+    socket.addEventListener('message', (event) =>
+      this.onMessage(connection, event.data as string | ArrayBuffer),
+    );
     socket.addEventListener('close', (event) => this.onClose(connection, event.code, event.reason));
     socket.addEventListener('error', () => this.onClose(connection, 1006, 'upstream socket error'));
     const setup = JSON.stringify({

@@ -2,8 +2,8 @@
 import { isObject, type Json } from '../live-api/protocol';
 
 /** Reconnect attempts after an unexpected upstream close, and the time budget they share. */
-export const RECONNECT_ATTEMPTS = 5;
-export const RECONNECT_BUDGET_MS = 20_000;
+const RECONNECT_ATTEMPTS = 5;
+const RECONNECT_BUDGET_MS = 20_000;
 export const RECONNECT_BASE_DELAY_MS = 100;
 export const RECONNECT_MAX_DELAY_MS = 3_000;
 /** Client bytes the relay holds for the upstream (queued or unacknowledged); past this Google is not keeping up. */
