@@ -1,154 +1,124 @@
-// The demo page (public/) in Debian's Chromium against the local stack of `npm start`: the relay and the Live
-// API emulator under wrangler dev. The emulator answers text T with `I heard you say "T".` and speaks the same
-// reply as 50 ms of 24 kHz PCM16 per character (src/emulator/README.md, "Reply rules").
-import type { Browser } from 'playwright-core';
+// The demo page (public/) in Debian's Chromium against the local stack of `npm start` (relay with PUBLIC_DEMO=on,
+// Live API emulator), with a fake microphone playing a WAV file this test writes. The emulator answers an
+// utterance of d seconds with the utterance itself resampled to 24 kHz, transcribed as `[speech d s]` (input)
+// and `[echo d s]` (output); text T with `I heard you say "T".`, spoken as 50 ms of tones per character
+// (src/emulator/README.md, "Reply rules").
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   bubbles,
-  connect,
   launchChromium,
   openDemo,
+  playback,
   say,
+  start,
   waitForReplies,
   waitInPage,
+  type RequestRecord,
 } from './helpers/browser.js';
 import {
   STACK_START_TIMEOUT_MS,
-  conversationStatus,
   createScenario,
+  scenarioReport,
   startTestStack,
   type TestStack,
 } from './helpers/stack.js';
+import { writeSilentWav, writeSpeechWav } from './helpers/wav.js';
 
 const heard = (text: string) => `I heard you say "${text}".`;
-/** 24 kHz × 2 bytes × 50 ms for each character of the reply. */
-const AUDIO_BYTES_PER_CHAR = 2400;
+/** 24 kHz × 50 ms of reply audio for each character of a text reply. */
+const SAMPLES_PER_CHAR = 1200;
+const SCREENSHOTS = join(import.meta.dirname, 'screenshots');
 
-let browser: Browser | undefined;
+let talking: Browser | undefined; // its microphone speaks: 1.2 s bursts, 0.9 s apart
+let quiet: Browser | undefined; // its microphone hears silence, for typed conversations
 let stack: TestStack | undefined;
+let dir: string | undefined;
 
 beforeAll(async () => {
-  // The browser first: a missing Chromium fails in a second, not after the stack's start-up.
-  browser = await launchChromium();
+  dir = mkdtempSync(join(tmpdir(), 'relay-page-audio-'));
+  const speech = join(dir, 'speech.wav');
+  const silence = join(dir, 'silence.wav');
+  writeSpeechWav(speech, { leadMs: 300, burstMs: 1200, gapMs: 900, bursts: 4 });
+  writeSilentWav(silence);
+  // The browsers first: a missing Chromium fails in a second, not after the stack's start-up.
+  talking = await launchChromium({ microphone: speech });
+  quiet = await launchChromium({ microphone: silence });
   stack = await startTestStack();
+  mkdirSync(SCREENSHOTS, { recursive: true });
 }, STACK_START_TIMEOUT_MS + 30_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await talking?.close();
+  await quiet?.close();
   await stack?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 
-function demo() {
-  return openDemo(browser!, `${stack!.relayUrl}/`);
+function demo(browser: Browser | undefined, url = `${stack!.relayUrl}/`) {
+  return openDemo(browser!, url);
 }
 
-describe('demo page', () => {
-  test('sends typed text and shows the streamed reply', async () => {
-    const { page, sockets, errors, close } = await demo();
-    try {
-      expect(await page.inputValue('#api-key')).toBe('local-dev-key');
-      await connect(page, { modality: 'TEXT' });
-      await say(page, 'hello from the page test');
-      await waitForReplies(page, [heard('hello from the page test')]);
-      expect(await bubbles(page, 'user')).toEqual(['hello from the page test']);
-      const url = new URL(sockets[0]!);
-      expect(url.pathname).toBe('/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent');
-      expect(url.searchParams.get('relay_events')).toBe('1');
-      expect(url.searchParams.get('conversation')).toBe(
-        await page.evaluate(() => window.__relayDebug.conversation),
-      );
-      expect(url.searchParams.has('last_seq')).toBe(false);
-      // The token travels as a subprotocol, never in the URL.
-      expect(url.searchParams.has('access_token')).toBe(false);
-      expect(errors).toEqual([]);
-    } finally {
-      await close();
-    }
-  });
+/** Nothing the page stored or sent carries the relay's API key or an Authorization header. */
+async function expectNoApiKey(page: Page, requests: RequestRecord[]) {
+  const storage = await page.evaluate(() => JSON.stringify([{ ...localStorage }, { ...sessionStorage }]));
+  expect(storage).not.toContain(stack!.apiKey);
+  expect(storage).not.toMatch(/token/i);
+  expect(requests.length).toBeGreaterThan(0);
+  for (const request of requests) {
+    expect(JSON.stringify(request)).not.toContain(stack!.apiKey);
+    expect(Object.keys(request.headers).map((h) => h.toLowerCase())).not.toContain('authorization');
+  }
+}
 
-  test('plays an audio reply and shows its transcription', async () => {
-    const { page, errors, close } = await demo();
+describe('voice', () => {
+  test('speech goes up as binary PCM, the echo plays, both transcripts appear; no API key anywhere', async () => {
+    const marker = await createScenario(stack!.emulatorUrl, {});
+    const { page, sockets, sent, requests, errors, close } = await demo(talking);
     try {
-      await connect(page, { modality: 'AUDIO' });
-      await say(page, 'say it out loud');
-      const reply = heard('say it out loud');
-      await waitForReplies(page, [reply]);
-      const expected = reply.length * AUDIO_BYTES_PER_CHAR;
+      await start(page, { system: marker });
+      await waitInPage(page, 'a transcript of the user’s speech and of the echo', () => {
+        const user = document.querySelector('#log li.user.voice:not(.streaming) p')?.textContent ?? '';
+        const model = document.querySelector('#log li.model:not(.streaming) p')?.textContent ?? '';
+        return /^\[speech \d+\.\d\d s\]$/.test(user) && /^\[echo \d+\.\d\d s\]$/.test(model);
+      });
+      // The worklet played (on the audio clock) at least a second of the echoed 24 kHz audio.
       await waitInPage(
         page,
-        `${expected} bytes of audio`,
-        (bytes: number) => document.getElementById('audio')?.dataset.audioBytes === String(bytes),
-        expected,
+        'a second of echo played',
+        () => (window.__relayDebug.playback?.played ?? 0) >= 24_000,
       );
-      expect(errors).toEqual([]);
-    } finally {
-      await close();
-    }
-  });
 
-  test('rides out a dropped socket mid-reply: reconnects with last_seq, renders every piece once', async () => {
-    // 150 ms between the reply's messages, so the drop lands mid-reply and the relay keeps what the page misses.
-    const marker = await createScenario(stack!.emulatorUrl, { chunkDelayMs: 150 });
-    const { page, sockets, errors, close } = await demo();
-    try {
-      await connect(page, { modality: 'TEXT', system: marker });
-      const first = 'tell me a slow story in many small pieces please';
-      await say(page, first);
-      await waitInPage(page, 'the first piece of the reply', () =>
-        Boolean(document.querySelector('#log li.model')?.textContent),
+      const report = await scenarioReport(stack!.emulatorUrl, marker);
+      expect(report.messagesByType['realtimeInput.audio']).toBeGreaterThan(0);
+      expect(report.audioMs).toBeGreaterThan(1000);
+      expect(report.history.some((h) => h.role === 'user' && /^\[speech /.test(h.text))).toBe(true);
+      // Binary frames only: no JSON audio left the page, and 20 ms frames of 16 kHz PCM16 are 640 bytes.
+      expect(sent.binaryFrames).toBeGreaterThan(50);
+      expect(sent.binaryBytes).toBe(sent.binaryFrames * 640);
+      expect(sent.texts.some((t) => t.includes('realtimeInput') && t.includes('audio'))).toBe(false);
+      const setup = JSON.parse(sent.texts[0]!).setup;
+      expect(setup).toMatchObject({ inputAudioTranscription: {}, outputAudioTranscription: {} });
+      // The capture ran at the device's rate and resampled, rather than asking for a 16 kHz context.
+      expect(await page.evaluate(() => window.__relayDebug.sampleRate)).not.toBe(16_000);
+
+      const url = new URL(sockets[0]!);
+      expect(url.searchParams.get('binary_out')).toBe('1');
+      expect(url.searchParams.get('relay_events')).toBe('1');
+      expect(url.searchParams.has('access_token')).toBe(false);
+      expect(requests.some((r) => r.method === 'POST' && r.url.endsWith('/v1/demo-token'))).toBe(true);
+      await expectNoApiKey(page, requests);
+
+      const latency = await page.evaluate(() => window.__relayDebug.latencies);
+      expect(latency.length).toBeGreaterThan(0);
+      console.log(
+        `speech end → first audio played: ${latency.map((ms) => `${Math.round(ms)} ms`).join(', ')}`,
       );
-      // The socket is gone for a second while the rest of the reply streams into the relay.
-      await page.evaluate(() => window.__relayDebug.dropSocket(1000));
-      await waitInPage(page, 'a second ready event', () => window.__relayDebug.readyEvents.length === 2);
-      const [ready1, ready2] = await page.evaluate(() => window.__relayDebug.readyEvents);
-      const id = await page.evaluate(() => window.__relayDebug.conversation);
-      expect(sockets).toHaveLength(2);
-      const reconnect = new URL(sockets[1]!);
-      expect(reconnect.searchParams.get('conversation')).toBe(id);
-      expect(Number(reconnect.searchParams.get('last_seq'))).toBeGreaterThanOrEqual(ready1!.seq + 1);
-      expect(ready2).toMatchObject({
-        conversation: id,
-        seq: Number(reconnect.searchParams.get('last_seq')),
-        gap: false,
-        rejoined: true,
-      });
-      expect(ready2!.replayed).toBeGreaterThan(0);
-      await waitForReplies(page, [heard(first)]);
-
-      const second = 'and one more';
-      await say(page, second);
-      await waitForReplies(page, [heard(first), heard(second)]);
-      expect(await bubbles(page, 'user')).toEqual([first, second]);
-      expect(await bubbles(page, 'system')).toEqual([]);
-      // The page processed exactly the messages the relay numbered: none twice, none lost.
-      const seq = await page.evaluate(() => window.__relayDebug.seq);
-      await expect.poll(async () => (await conversationStatus(stack!, id!)).client.lastSeq).toBe(seq);
-      expect(errors).toEqual([]);
-    } finally {
-      await close();
-    }
-  });
-
-  test('a reload continues the same conversation', async () => {
-    const { page, sockets, errors, close } = await demo();
-    try {
-      await connect(page, { modality: 'TEXT' });
-      await say(page, 'remember this');
-      await waitForReplies(page, [heard('remember this')]);
-      const id = await page.evaluate(() => window.__relayDebug.conversation);
-      const seq = await page.evaluate(() => window.__relayDebug.seq);
-
-      await page.reload();
-      expect(await page.evaluate(() => window.__relayDebug.conversation)).toBe(id);
-      expect(await bubbles(page, 'model')).toEqual([]);
-      expect(await page.isDisabled('#modality')).toBe(true);
-      await connect(page);
-      const resumed = new URL(sockets.at(-1)!);
-      expect(resumed.searchParams.get('conversation')).toBe(id);
-      expect(resumed.searchParams.get('last_seq')).toBe(String(seq));
-      // The emulator's history answers for the session: the earlier turn is still in it.
-      await say(page, 'what did I say');
-      await waitForReplies(page, ['You said: "remember this".']);
       expect(errors).toEqual([]);
     } finally {
       await close();
