@@ -77,7 +77,7 @@ export function createTranscript(list, tools) {
       return {
         answered(response) {
           li.classList.replace('pending', 'answered');
-          result.textContent = JSON.stringify(response, null, 1);
+          result.textContent = JSON.stringify(response);
         },
         cancelled() {
           li.classList.replace('pending', 'cancelled');
