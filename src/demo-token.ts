@@ -13,6 +13,8 @@ export const DEMO_TOKEN_TTL_SECONDS = 600;
 /** The local equivalent of `[[ratelimits]] DEMO_RATE_LIMITER` in wrangler.toml: keep the two in step. */
 export const DEMO_TOKENS_PER_WINDOW = 10;
 export const DEMO_WINDOW_MS = 60_000;
+/** With `ALLOWED_MODELS=*` a demo token still names models: the GA Live models the page offers. */
+export const DEMO_MODELS_WHEN_ANY = ['gemini-live-2.5-flash-native-audio', 'gemini-live-2.5-flash'];
 /** Every demo conversation belongs to this subject; a token still opens only the conversation it names. */
 export const DEMO_SUBJECT = 'public-demo';
 
@@ -69,7 +71,7 @@ demoTokenRoutes.post('/v1/demo-token', async (c) => {
   const minted = await mintClientToken(c.env, DEMO_SUBJECT, {
     ttlSeconds: DEMO_TOKEN_TTL_SECONDS,
     maxSessionSeconds: DEMO_MAX_SESSION_SECONDS,
-    models: allowed === '*' ? [c.env.LIVE_MODEL] : allowed,
+    models: allowed === '*' ? [...new Set([c.env.LIVE_MODEL, ...DEMO_MODELS_WHEN_ANY])] : allowed,
   });
   return c.json({ ...minted, maxSessionSeconds: DEMO_MAX_SESSION_SECONDS }, 201);
 });

@@ -46,6 +46,17 @@ describe('POST /v1/demo-token', () => {
     });
   });
 
+  it('with ALLOWED_MODELS=* the token still names models: the default and the GA Live models', async () => {
+    const response = await demoFetch(
+      { Origin: RELAY_ORIGIN, 'CF-Connecting-IP': uniqueIp() },
+      { ALLOWED_MODELS: '*', LIVE_MODEL: 'gemini-live-2.5-flash' },
+    );
+    const { token } = (await response.json()) as { token: string };
+    expect(await verifyClientToken(env, token)).toMatchObject({
+      principal: { constraints: { models: ['gemini-live-2.5-flash', 'gemini-live-2.5-flash-native-audio'] } },
+    });
+  });
+
   it('refuses other origins and requests without an Origin (403)', async () => {
     for (const headers of [{ Origin: 'https://evil.example' }, {}] as Array<Record<string, string>>) {
       const response = await demoFetch({ ...headers, 'CF-Connecting-IP': uniqueIp() });
