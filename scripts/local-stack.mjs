@@ -78,6 +78,8 @@ export function startLocalStack(options = {}) {
     // The emulator serves every model id it knows; production keeps wrangler.toml's allowlist.
     ALLOWED_MODELS: '*',
     RELAY_TOKEN_SECRET: randomBytes(32).toString('hex'),
+    // The page gets its token from POST /v1/demo-token, so it works with no link and no key in the browser.
+    PUBLIC_DEMO: 'on',
   });
 
   const wrangler = join(ROOT, 'node_modules', '.bin', 'wrangler');

@@ -14,6 +14,7 @@ import {
 } from './client-auth';
 import { parseConnectOptions } from './session/connect-options';
 import { checkConversationId, fetchStatus, forwardUpgrade, isWebSocketUpgrade } from './session/hand-off';
+import { demoTokenRoutes } from './demo-token';
 import { RelayHttpError, errorCodeFor, errorResponse } from './http-error';
 
 export { LiveSession } from './session/live-session';
@@ -45,6 +46,8 @@ app.post('/v1/tokens', async (c) => {
   if (!parsed.ok) return refuse(c, parsed);
   return c.json(await mintClientToken(c.env, auth.principal.subject, parsed.request), 201);
 });
+
+app.route('/', demoTokenRoutes);
 
 // The Vertex Live API path, so Google's own WebSocket examples work by changing only URL and token; Google's
 // JS SDK produces the `//ws/` double slash (protocol reference §1.1).

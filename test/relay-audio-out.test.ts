@@ -142,6 +142,64 @@ describe('binary audio out (?binary_out=1)', () => {
     ws.close();
   });
 
+  it('every message is its binary audio frames then exactly one text frame; seq counts text frames; last_seq resumes', async () => {
+    const jsonTurn = await jsonModeTurn();
+    const conversation = uniqueConversationId();
+    const path = `/v1/conversations/${conversation}/live?binary_out=1&relay_events=1`;
+    const scenario = await createScenario();
+    const first = await connectRelay(path);
+    first.send(audioSetup(scenario));
+    expect(asJson(await first.nextFrame())?.setupComplete).toBeDefined();
+    const ready = asJson(await first.nextFrame())?.relay;
+    expect(ready).toMatchObject({ event: 'ready', seq: 0 });
+    first.send({ realtimeInput: { text: 'hello there' } });
+    // Message i (1-based, its seq) = the PCM frames before its text frame.
+    const messages: Array<{ pcm: Uint8Array[]; text: JsonMessage }> = [];
+    let pcm: Uint8Array[] = [];
+    for (;;) {
+      const frame = await first.nextFrame(10_000);
+      if (frame.type === 'binary') {
+        pcm.push(new Uint8Array(frame.data));
+        continue;
+      }
+      const text = JSON.parse(frame.data) as JsonMessage;
+      expect(text.relay, 'no relay event during the turn').toBeUndefined();
+      messages.push({ pcm, text });
+      pcm = [];
+      if (text.serverContent?.turnComplete === true) break;
+    }
+    // One text frame per Live API message, including those that carried nothing but audio.
+    expect(messages).toHaveLength(jsonTurn.length);
+    const audioOnly = messages.filter((m) => m.pcm.length > 0 && !m.text.serverContent.outputTranscription);
+    expect(audioOnly.length).toBeGreaterThan(0);
+    for (const m of audioOnly) expect(m.text.serverContent.modelTurn.parts).toEqual([]);
+    expect((await status(conversation)).client.lastSeq).toBe(messages.length);
+
+    // A client that processed the first k messages resumes with last_seq=k and gets exactly the rest.
+    const k = Math.floor(messages.length / 2);
+    first.close(4000, 'simulated drop');
+    const second = await connectRelay(`${path}&last_seq=${k}`);
+    second.send(audioSetup(scenario));
+    expect(asJson(await second.nextFrame())?.setupComplete).toBeDefined();
+    expect(asJson(await second.nextFrame())?.relay).toMatchObject({
+      event: 'ready',
+      seq: k,
+      replayed: messages.length - k,
+      gap: false,
+    });
+    const replayed: Frame[] = [];
+    while (replayed.filter((f) => f.type === 'text').length < messages.length - k) {
+      replayed.push(await second.nextFrame());
+    }
+    const rest = messages.slice(k);
+    expect(replayed.filter((f) => f.type === 'text').map((f) => JSON.parse(f.data as string))).toEqual(
+      rest.map((m) => m.text),
+    );
+    const replayedPcm = replayed.filter((f) => f.type === 'binary').map((f) => new Uint8Array(f.data));
+    expect(firstDifference(concat(...replayedPcm), concat(...rest.flatMap((m) => m.pcm)))).toBe(-1);
+    second.close();
+  });
+
   it('without binary_out, audio arrives inside JSON messages only', async () => {
     const turn = await jsonModeTurn();
     expect(modelAudio(turn).byteLength).toBeGreaterThan(0);

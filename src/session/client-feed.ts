@@ -57,17 +57,18 @@ export function relayEvent(event: Record<string, Json>): string {
 }
 
 /**
- * Binary-out framing: model audio as raw PCM16 24 kHz binary frames decoded at the edge, then the rest of the
- * message as JSON without the audio payload (nothing, when audio was all it carried). Order is kept.
+ * Binary-out framing: a message's model audio as raw PCM16 24 kHz binary frames decoded at the edge, then
+ * exactly one text frame with the rest of the message — `modelTurn.parts` without the audio parts, empty when
+ * audio was all it carried. One text frame per message keeps sequence numbers countable by clients: `seq`
+ * counts the text frames that are not relay events, so resuming with `?last_seq=` works as without binary out.
  */
-export function splitAudio(parsed: JsonObject): { audio: Uint8Array[]; rest: string | null } | null {
+export function splitAudio(parsed: JsonObject): { audio: Uint8Array[]; rest: string } | null {
   const content = parsed.serverContent;
   if (!isObject(content) || !isObject(content.modelTurn) || !Array.isArray(content.modelTurn.parts))
     return null;
-  const parts = content.modelTurn.parts;
   const audio: Uint8Array[] = [];
   const others: Json[] = [];
-  for (const part of parts) {
+  for (const part of content.modelTurn.parts) {
     const inline = isObject(part) ? part.inlineData : undefined;
     if (
       isObject(inline) &&
@@ -81,13 +82,9 @@ export function splitAudio(parsed: JsonObject): { audio: Uint8Array[]; rest: str
     }
   }
   if (audio.length === 0) return null;
-  const { modelTurn, ...restContent } = content;
-  const rest: JsonObject = {
+  const rest = {
     ...parsed,
-    serverContent: others.length
-      ? { ...restContent, modelTurn: { ...modelTurn, parts: others } }
-      : restContent,
+    serverContent: { ...content, modelTurn: { ...content.modelTurn, parts: others } },
   };
-  const empty = Object.keys(rest).length === 1 && Object.keys(rest.serverContent as JsonObject).length === 0;
-  return { audio, rest: empty ? null : JSON.stringify(rest) };
+  return { audio, rest: JSON.stringify(rest) };
 }

@@ -75,3 +75,25 @@ export async function conversationStatus(
   if (!res.ok) throw new Error(`conversation status: HTTP ${res.status} ${await res.text()}`);
   return (await res.json()) as { client: { connected: boolean; lastSeq: number | null } };
 }
+
+/** The emulator's report of a scenario (src/emulator/README.md "Report"), by the marker `createScenario` returned. */
+export async function scenarioReport(emulatorUrl: string, marker: string): Promise<ScenarioReport> {
+  const id = /\[emulator-scenario:([A-Za-z0-9_-]+)\]/.exec(marker)?.[1];
+  const res = await fetch(`${emulatorUrl}/emulator/scenarios/${id}`);
+  if (!res.ok) throw new Error(`scenario report: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as ScenarioReport;
+}
+
+export interface ScenarioReport {
+  connections: Array<{
+    ordinal: number;
+    resumedWithHandle: boolean;
+    open: boolean;
+    closeCode: number | null;
+  }>;
+  messagesByType: Record<string, number>;
+  serverMessagesByType: Record<string, number>;
+  audioBytes: number;
+  audioMs: number;
+  history: Array<{ role: 'user' | 'model'; text: string }>;
+}
