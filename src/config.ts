@@ -22,7 +22,7 @@ export function fetchableUrl(wsUrl: string): string {
   return wsUrl.replace(/^ws(s?):\/\//, 'http$1://');
 }
 
-function allowedModels(env: Env): string[] | '*' {
+export function allowedModels(env: Env): string[] | '*' {
   const list = (env.ALLOWED_MODELS ?? '')
     .split(',')
     .map((m) => m.trim())

@@ -9,14 +9,14 @@ import { errorResponse } from './http-error';
 /** Each demo connection ends after this long (close 4003); the page then starts a new conversation. */
 export const DEMO_MAX_SESSION_SECONDS = 300;
 /** Long enough to reconnect and resume within a conversation; a new conversation needs a new token. */
-export const DEMO_TOKEN_TTL_SECONDS = 600;
+const DEMO_TOKEN_TTL_SECONDS = 600;
 /** The local equivalent of `[[ratelimits]] DEMO_RATE_LIMITER` in wrangler.toml: keep the two in step. */
 export const DEMO_TOKENS_PER_WINDOW = 10;
-export const DEMO_WINDOW_MS = 60_000;
+const DEMO_WINDOW_MS = 60_000;
 /** With `ALLOWED_MODELS=*` a demo token still names models: the GA Live models the page offers. */
-export const DEMO_MODELS_WHEN_ANY = ['gemini-live-2.5-flash-native-audio', 'gemini-live-2.5-flash'];
+const DEMO_MODELS_WHEN_ANY = ['gemini-live-2.5-flash-native-audio', 'gemini-live-2.5-flash'];
 /** Every demo conversation belongs to this subject; a token still opens only the conversation it names. */
-export const DEMO_SUBJECT = 'public-demo';
+const DEMO_SUBJECT = 'public-demo';
 
 /**
  * A fixed-window counter per key in this isolate's memory: enough to stop a loop in development. Like the

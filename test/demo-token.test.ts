@@ -27,11 +27,11 @@ describe('POST /v1/demo-token', () => {
   it('mints a token for the relay’s own page: allowed models only, short sessions', async () => {
     const response = await demoFetch({ Origin: RELAY_ORIGIN, 'CF-Connecting-IP': uniqueIp() });
     expect(response.status).toBe(201);
-    const body = (await response.json()) as {
+    const body = await response.json<{
       token: string;
       conversation: string;
       maxSessionSeconds: number;
-    };
+    }>();
     expect(body.maxSessionSeconds).toBe(DEMO_MAX_SESSION_SECONDS);
     const verified = await verifyClientToken(env, body.token);
     expect(verified).toMatchObject({
@@ -51,7 +51,7 @@ describe('POST /v1/demo-token', () => {
       { Origin: RELAY_ORIGIN, 'CF-Connecting-IP': uniqueIp() },
       { ALLOWED_MODELS: '*', LIVE_MODEL: 'gemini-live-2.5-flash' },
     );
-    const { token } = (await response.json()) as { token: string };
+    const { token } = await response.json<{ token: string }>();
     expect(await verifyClientToken(env, token)).toMatchObject({
       principal: { constraints: { models: ['gemini-live-2.5-flash', 'gemini-live-2.5-flash-native-audio'] } },
     });

@@ -192,7 +192,7 @@ describe('binary audio out (?binary_out=1)', () => {
       replayed.push(await second.nextFrame());
     }
     const rest = messages.slice(k);
-    expect(replayed.filter((f) => f.type === 'text').map((f) => JSON.parse(f.data as string))).toEqual(
+    expect(replayed.filter((f) => f.type === 'text').map((f) => JSON.parse(f.data))).toEqual(
       rest.map((m) => m.text),
     );
     const replayedPcm = replayed.filter((f) => f.type === 'binary').map((f) => new Uint8Array(f.data));

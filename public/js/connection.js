@@ -6,7 +6,7 @@
 
 const LIVE_PATH = '/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent';
 /** The page's own code for a simulated network drop (`__relayDebug.dropSocket`); 3000–3999 are free for apps. */
-export const SIMULATED_DROP = 3000;
+const SIMULATED_DROP = 3000;
 /** Closes after which the page reopens the same conversation (README "Close codes"), plus its simulated drop. */
 const RECONNECT_CODES = new Set([1001, 1006, 1011, 1013, 1014, SIMULATED_DROP]);
 const MAX_RECONNECTS = 6;

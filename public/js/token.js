@@ -22,7 +22,7 @@ export function takeLinkToken() {
 }
 
 /** The conversation and expiry a token carries (its claims; the relay verifies the signature). */
-export function describeToken(token) {
+function describeToken(token) {
   try {
     const payload = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
     const claims = JSON.parse(atob(payload));

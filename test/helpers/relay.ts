@@ -3,7 +3,7 @@ import { exports } from 'cloudflare:workers';
 import { openSocket, tryOpenSocket, type JsonMessage, type TestSocket } from './ws';
 
 export const VERTEX_WS_PATH = '/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent';
-const RELAY_ORIGIN = 'http://relay.test';
+export const RELAY_ORIGIN = 'http://relay.test';
 
 export function relayFetch(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(`${RELAY_ORIGIN}${path}`, init);

@@ -7,7 +7,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** Every wait in the page tests is bounded by this. */
-const WAIT_MS = 15_000;
+export const WAIT_MS = 15_000;
 
 /** `microphone`: a WAV file the fake capture device plays (looped) as the microphone. */
 export async function launchChromium(options: { microphone?: string } = {}): Promise<Browser> {
@@ -47,7 +47,7 @@ export interface PlaybackStats {
   buffered: number;
 }
 
-export interface ReadyEvent {
+interface ReadyEvent {
   event: 'ready';
   conversation: string;
   seq: number;

@@ -64,24 +64,12 @@ export async function createScenario(emulatorUrl: string, spec: Record<string, u
   return `[emulator-scenario:${id}]`;
 }
 
-/** The relay's view of a conversation (`GET /v1/conversations/:id`). */
-export async function conversationStatus(
-  stack: TestStack,
-  id: string,
-): Promise<{ client: { connected: boolean; lastSeq: number | null } }> {
-  const res = await fetch(`${stack.relayUrl}/v1/conversations/${id}`, {
-    headers: { Authorization: `Bearer ${stack.apiKey}` },
-  });
-  if (!res.ok) throw new Error(`conversation status: HTTP ${res.status} ${await res.text()}`);
-  return (await res.json()) as { client: { connected: boolean; lastSeq: number | null } };
-}
-
 /** The emulator's report of a scenario (src/emulator/README.md "Report"), by the marker `createScenario` returned. */
 export async function scenarioReport(emulatorUrl: string, marker: string): Promise<ScenarioReport> {
   const id = /\[emulator-scenario:([A-Za-z0-9_-]+)\]/.exec(marker)?.[1];
   const res = await fetch(`${emulatorUrl}/emulator/scenarios/${id}`);
   if (!res.ok) throw new Error(`scenario report: HTTP ${res.status} ${await res.text()}`);
-  return (await res.json()) as ScenarioReport;
+  return res.json() as Promise<ScenarioReport>;
 }
 
 export interface ScenarioReport {

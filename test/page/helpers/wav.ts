@@ -3,7 +3,7 @@
 // longer than the emulator's 500 ms end-of-speech window, so every burst is one utterance.
 import { writeFileSync } from 'node:fs';
 
-export const WAV_RATE = 48_000;
+const WAV_RATE = 48_000;
 
 export interface SpeechPattern {
   /** Silence before the first burst. */
