@@ -1,9 +1,9 @@
-// Relay configuration from vars and secrets, with every limit named in one place.
+// Relay configuration from vars and secrets, and the limits of the relay's own queues.
 import { CloseCode, RelayClose } from './live-api/close-codes';
 import { modelId, vertexModelName } from './live-api/protocol';
 
-/** Largest client frame the relay accepts (a 3 s audio chunk is ~130 KB; a JPEG or long history can be more). */
-export const MAX_CLIENT_FRAME_BYTES = 4 * 1024 * 1024;
+// Limits on client input live in ./limits.ts; this one is re-exported for the modules that read it here.
+export { MAX_CLIENT_FRAME_BYTES } from './limits';
 /** Client messages held while the upstream connects (before setupComplete). */
 export const MAX_PENDING_MESSAGES = 512;
 export const MAX_PENDING_BYTES = 8 * 1024 * 1024;
