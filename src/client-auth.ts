@@ -24,6 +24,7 @@ export {
   isValidConversationId,
   newConversationId,
   parseTokenRequest,
+  readTokenRequestBody,
 } from './client-auth/token-request';
 export type { TokenRequest, TokenRequestFailure, TokenRequestResult } from './client-auth/token-request';
 export {
