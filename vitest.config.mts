@@ -19,6 +19,8 @@ export default defineConfig({
             GOOGLE_SERVICE_ACCOUNT_KEY: serviceAccount.keyJson,
             // Short enough for tests to watch a dropped client's upstream end.
             CLIENT_RESUME_GRACE_MS: '1500',
+            // Short enough for a test to watch a first setup miss its deadline.
+            UPSTREAM_SETUP_TIMEOUT_MS: '3000',
             RELAY_API_KEYS: 'test-client=test-api-key,other-client=other-api-key',
             RELAY_TOKEN_SECRET: 'test-token-secret-that-is-at-least-32-bytes-long',
           },

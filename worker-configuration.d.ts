@@ -17,6 +17,7 @@ declare namespace Cloudflare {
 		AUDIO_INPUT_RATE: string;
 		CLIENT_RESUME_GRACE_MS: string;
 		RESUMPTION_HANDLE_TTL_MS: string;
+		UPSTREAM_SETUP_TIMEOUT_MS: string;
 		CONTEXT_WINDOW_COMPRESSION: string;
 		LIVE_API_URL: string;
 		PUBLIC_DEMO: string;

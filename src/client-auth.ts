@@ -11,6 +11,7 @@ export {
   isValidConversationId,
   newConversationId,
   parseTokenRequest,
+  readTokenRequestBody,
 } from './client-auth/token-request';
 export {
   TOKEN_AUDIENCE,

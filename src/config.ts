@@ -1,11 +1,14 @@
-// Relay configuration from vars and secrets, with every limit named in one place.
+// Relay configuration from vars and secrets, and the limits of the relay's own queues.
 import { CloseCode, RelayClose } from './live-api/close-codes';
 import { modelId, vertexModelName } from './live-api/protocol';
 
-/** Largest client frame the relay accepts (a 3 s audio chunk is ~130 KB; a JPEG or long history can be more). */
-export const MAX_CLIENT_FRAME_BYTES = 4 * 1024 * 1024;
-/** How long the upstream may take from connect to setupComplete before the client is told. */
-export const UPSTREAM_SETUP_TIMEOUT_MS = 15_000;
+/** How long the upstream may take from connect to setupComplete (var UPSTREAM_SETUP_TIMEOUT_MS) before 1014. */
+const DEFAULT_UPSTREAM_SETUP_TIMEOUT_MS = 15_000;
+
+export function upstreamSetupTimeoutMs(env: Env): number {
+  const value = Number(env.UPSTREAM_SETUP_TIMEOUT_MS);
+  return Number.isSafeInteger(value) && value > 0 ? value : DEFAULT_UPSTREAM_SETUP_TIMEOUT_MS;
+}
 
 const VERTEX_PATH = '/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent';
 

@@ -9,6 +9,8 @@ export class RelayHttpError extends HTTPException {
     status: ContentfulStatusCode,
     readonly code: string,
     message: string,
+    /** Extra response headers, e.g. `Allow` on a 405. */
+    readonly headers?: HeadersInit,
   ) {
     super(status, { message });
   }

@@ -9,6 +9,7 @@ import {
   mintClientToken,
   newConversationId,
   parseTokenRequest,
+  readTokenRequestBody,
   tokenSecretKey,
   type AuthFailure,
 } from './client-auth';
@@ -39,10 +40,7 @@ function refuse(
 app.post('/v1/tokens', async (c) => {
   const auth = await authenticateApiKey(c.req.raw, c.env);
   if (!auth.ok) return refuse(c, auth);
-  const body: unknown = await c.req.json().catch(() => {
-    throw new RelayHttpError(400, 'invalid_json', 'the body must be a JSON object (it may be {})');
-  });
-  const parsed = parseTokenRequest(body);
+  const parsed = parseTokenRequest(await readTokenRequestBody(c.req.raw));
   if (!parsed.ok) return refuse(c, parsed);
   return c.json(await mintClientToken(c.env, auth.principal.subject, parsed.request), 201);
 });
@@ -58,6 +56,15 @@ const VERTEX_PATHS = ['v1', 'v1beta1'].flatMap((version) => {
 
 /** Authentication happens here, before the upgrade: a refused client never gets a socket. */
 async function connect(c: Context<App>, requested: string | undefined): Promise<Response> {
+  // A WebSocket handshake is a GET (RFC 6455 §4.1); the object's upgrade would fail on anything else.
+  if (c.req.method !== 'GET') {
+    throw new RelayHttpError(
+      405,
+      'method_not_allowed',
+      `${c.req.method} is not allowed here: open the WebSocket with GET and Upgrade: websocket`,
+      { Allow: 'GET' },
+    );
+  }
   if (!isWebSocketUpgrade(c.req.raw)) {
     throw new RelayHttpError(
       426,
@@ -101,7 +108,7 @@ app.get('/v1/conversations/:id', async (c) => {
 app.notFound((c) => errorResponse(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
 
 app.onError((err) => {
-  if (err instanceof RelayHttpError) return errorResponse(err.status, err.code, err.message);
+  if (err instanceof RelayHttpError) return errorResponse(err.status, err.code, err.message, err.headers);
   if (err instanceof HTTPException) return errorResponse(err.status, errorCodeFor(err.status), err.message);
   if (err instanceof TokenRequestError) return errorResponse(400, err.code, err.message);
   if (err instanceof ClientAuthConfigError) {

@@ -10,6 +10,7 @@ import {
 } from '../src/audio/batcher';
 import type { Batch, BatchOptions } from '../src/audio/batcher';
 import { Histogram } from '../src/util/histogram';
+import { RelayClose } from '../src/live-api/close-codes';
 import { decodeBatch } from './helpers/batcher-decode';
 import { Rng } from './helpers/batcher-prng';
 
@@ -394,7 +395,7 @@ describe('Histogram', () => {
 describe('options', () => {
   it('uses the defaults when the client chooses nothing', () => {
     expect(resolveBatchOptions({})).toEqual({ rate: 16000, windowMs: 40, holdMs: 40 });
-    expect(resolveBatchOptions({ windowMs: '' }, { rate: 24000, windowMs: 20, holdMs: 30 })).toEqual({
+    expect(resolveBatchOptions({ windowMs: undefined }, { rate: 24000, windowMs: 20, holdMs: 30 })).toEqual({
       rate: 24000,
       windowMs: 20,
       holdMs: 30,
@@ -402,7 +403,7 @@ describe('options', () => {
   });
 
   it('accepts values within the bounds, as numbers or decimal strings, and window 0', () => {
-    expect(resolveBatchOptions({ windowMs: '10', holdMs: 200, rate: ' 48000 ' })).toEqual({
+    expect(resolveBatchOptions({ windowMs: '10', holdMs: 200, rate: '48000' })).toEqual({
       rate: 48000,
       windowMs: 10,
       holdMs: 200,
@@ -420,6 +421,12 @@ describe('options', () => {
     [{ windowMs: 201 }, 'windowMs', 'got 201'],
     [{ windowMs: 12.5 }, 'windowMs', 'got 12.5'],
     [{ windowMs: '40ms' }, 'windowMs', 'got "40ms"'],
+    // Strings are plain decimal digits only: no blank (a query's `batch_ms=`), space, hex or exponent.
+    [{ windowMs: '' }, 'windowMs', 'got ""'],
+    [{ windowMs: ' 40' }, 'windowMs', 'got " 40"'],
+    [{ holdMs: '0x20' }, 'holdMs', 'got "0x20"'],
+    [{ rate: '16e3' }, 'rate', 'got "16e3"'],
+    [{ rate: '16000.0' }, 'rate', 'got "16000.0"'],
     [{ windowMs: -1 }, 'windowMs', 'got -1'],
     [{ windowMs: null }, 'windowMs', 'got null'],
     [{ holdMs: 0 }, 'holdMs', 'holdMs must be an integer from 10 to 200, got 0'],
@@ -455,6 +462,7 @@ describe('options', () => {
 
   it('reads deployment defaults from vars and names the var in errors', () => {
     expect(batchDefaultsFromVars({})).toEqual(DEFAULT_BATCH_OPTIONS);
+    expect(batchDefaultsFromVars({ AUDIO_BATCH_WINDOW_MS: '' })).toEqual(DEFAULT_BATCH_OPTIONS);
     expect(batchDefaultsFromVars({ AUDIO_BATCH_WINDOW_MS: '20', AUDIO_INPUT_RATE: 24000 })).toEqual({
       rate: 24000,
       windowMs: 20,
@@ -463,6 +471,19 @@ describe('options', () => {
     expect(() => batchDefaultsFromVars({ AUDIO_BATCH_HOLD_MS: '500' })).toThrow(
       /^AUDIO_BATCH_HOLD_MS must be/,
     );
+  });
+
+  it('a BatchError is a 1007 close wherever it escapes on a socket', () => {
+    const err = (() => {
+      try {
+        pcmRateOf('audio/pcm;rate=0');
+      } catch (e) {
+        return e;
+      }
+      return fail('no error');
+    })();
+    expect(err).toBeInstanceOf(RelayClose);
+    expect((err as RelayClose).code).toBe(1007);
   });
 
   it('validates options given to the constructor and to setRate', () => {
@@ -481,7 +502,10 @@ describe('options', () => {
     expect(pcmRateOf('audio/pcmx;rate=16000')).toBeNull();
     expect(pcmRateOf('image/jpeg')).toBeNull();
     expect(() => pcmRateOf('audio/pcm;rate=')).toThrow(BatchError);
-    expect(() => pcmRateOf('audio/pcm;rate=abc')).toThrow(/got "abc"/);
+    expect(() => pcmRateOf('audio/pcm;rate=abc')).toThrow(
+      /^realtimeInput\.audio\.mimeType rate .* got "abc"$/,
+    );
+    expect(() => pcmRateOf('audio/pcm;rate=16000.5')).toThrow(BatchError);
   });
 });
 

@@ -4,17 +4,31 @@
 // Durable Object drives it with its own clock and must flush() before relaying any other client message.
 import { Histogram } from '../util/histogram';
 import { decodeBase64, encodeBase64 } from '../util/base64';
+import { parseDecimalInteger } from '../util/strict-input';
+import { CloseCode, RelayClose } from '../live-api/close-codes';
+import {
+  BATCH_MAX_HOLD_MS,
+  BATCH_MAX_WINDOW_MS,
+  BATCH_MIN_HOLD_MS,
+  BATCH_MIN_WINDOW_MS,
+  MAX_INTEGER_DIGITS,
+  PCM_MAX_RATE,
+  PCM_MIN_RATE,
+} from '../limits';
+
+export {
+  BATCH_MAX_HOLD_MS,
+  BATCH_MAX_WINDOW_MS,
+  BATCH_MIN_HOLD_MS,
+  BATCH_MIN_WINDOW_MS,
+  PCM_MAX_RATE,
+  PCM_MIN_RATE,
+} from '../limits';
 
 /** Google's native input rate; `audio/pcm` without a `rate` parameter means this (§4.4). */
 export const PCM_DEFAULT_RATE = 16_000;
-export const PCM_MIN_RATE = 8_000;
-export const PCM_MAX_RATE = 48_000;
 export const BATCH_DEFAULT_WINDOW_MS = 40;
-export const BATCH_MIN_WINDOW_MS = 10;
-export const BATCH_MAX_WINDOW_MS = 200;
 export const BATCH_DEFAULT_HOLD_MS = 40;
-export const BATCH_MIN_HOLD_MS = 10;
-export const BATCH_MAX_HOLD_MS = 200;
 
 export interface BatchOptions {
   /** Sample rate in Hz, declared upstream as `audio/pcm;rate=N`. */
@@ -31,7 +45,10 @@ export const DEFAULT_BATCH_OPTIONS: BatchOptions = Object.freeze({
   holdMs: BATCH_DEFAULT_HOLD_MS,
 });
 
-/** Values as a client or a var supplies them: numbers or decimal strings; undefined or '' = default. */
+/**
+ * Values as a client or a var supplies them: numbers or strings of plain decimal digits; undefined = default
+ * (and, for vars only, '' = default).
+ */
 export interface BatchRequest {
   readonly windowMs?: unknown;
   readonly holdMs?: unknown;
@@ -40,14 +57,18 @@ export interface BatchRequest {
 
 export type BatchField = 'windowMs' | 'holdMs' | 'rate' | 'mimeType' | 'data';
 
-/** An invalid option or audio input; `message` is short enough (< 123 bytes) for a WebSocket close reason. */
-export class BatchError extends Error {
+/**
+ * An invalid option or audio input; `message` is short enough (< 123 bytes) for a WebSocket close reason. It is
+ * a 1007 close wherever it escapes on a socket (the DO classifies mimeTypes with pcmRateOf itself); the connect
+ * path turns it into HTTP 400.
+ */
+export class BatchError extends RelayClose {
   override readonly name = 'BatchError';
   constructor(
     readonly field: BatchField,
     message: string,
   ) {
-    super(message);
+    super(CloseCode.InvalidPayload, message);
   }
 }
 
@@ -69,40 +90,39 @@ const HOLD_BOUNDS: Bounds = { min: BATCH_MIN_HOLD_MS, max: BATCH_MAX_HOLD_MS };
 
 function parseBounded(field: BatchField, label: string, value: unknown, fallback: number, b: Bounds): number {
   if (value === undefined) return fallback;
-  const digits = typeof value === 'string' && /^\s*\d+\s*$/.test(value);
-  const n = typeof value === 'number' ? value : digits ? Number(value) : NaN;
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string'
+        ? (parseDecimalInteger(value, MAX_INTEGER_DIGITS) ?? NaN)
+        : NaN;
   if (Number.isInteger(n) && ((n >= b.min && n <= b.max) || (b.zeroOk === true && n === 0))) return n;
   const range = `${b.zeroOk ? '0 (off) or ' : ''}an integer from ${b.min} to ${b.max}`;
   throw new BatchError(field, `${label} must be ${range}, got ${show(value)}`);
 }
 
-type Labels = Record<'windowMs' | 'holdMs' | 'rate', string>;
+/** How an error names each field: the query option or var the value came from. */
+export type BatchLabels = Record<'windowMs' | 'holdMs' | 'rate', string>;
 
-function resolveWith(req: BatchRequest, defaults: BatchOptions, labels: Labels): BatchOptions {
-  // An empty query parameter or var means "not given".
-  const given = (v: unknown): unknown => (v === '' ? undefined : v);
+function resolveWith(req: BatchRequest, defaults: BatchOptions, labels: BatchLabels): BatchOptions {
   return {
-    rate: parseBounded('rate', labels.rate, given(req.rate), defaults.rate, RATE_BOUNDS),
-    windowMs: parseBounded(
-      'windowMs',
-      labels.windowMs,
-      given(req.windowMs),
-      defaults.windowMs,
-      WINDOW_BOUNDS,
-    ),
-    holdMs: parseBounded('holdMs', labels.holdMs, given(req.holdMs), defaults.holdMs, HOLD_BOUNDS),
+    rate: parseBounded('rate', labels.rate, req.rate, defaults.rate, RATE_BOUNDS),
+    windowMs: parseBounded('windowMs', labels.windowMs, req.windowMs, defaults.windowMs, WINDOW_BOUNDS),
+    holdMs: parseBounded('holdMs', labels.holdMs, req.holdMs, defaults.holdMs, HOLD_BOUNDS),
   };
 }
 
 /**
- * A client's connect-time choice, validated against the bounds. Out-of-bounds or malformed values are
- * rejected (BatchError), never silently clamped: the client should learn its request was not honoured.
+ * A client's connect-time choice, validated against the bounds. Out-of-bounds or malformed values (an empty
+ * one included) are rejected (BatchError), never silently clamped: the client should learn its request was not
+ * honoured.
  */
 export function resolveBatchOptions(
   req: BatchRequest,
   defaults: BatchOptions = DEFAULT_BATCH_OPTIONS,
+  labels: BatchLabels = { windowMs: 'windowMs', holdMs: 'holdMs', rate: 'rate' },
 ): BatchOptions {
-  return resolveWith(req, defaults, { windowMs: 'windowMs', holdMs: 'holdMs', rate: 'rate' });
+  return resolveWith(req, defaults, labels);
 }
 
 /** Deployment defaults from vars (strings, or numbers if declared as TOML numbers); unset = built-in default. */
@@ -111,10 +131,12 @@ export function batchDefaultsFromVars(vars: {
   readonly AUDIO_BATCH_HOLD_MS?: unknown;
   readonly AUDIO_INPUT_RATE?: unknown;
 }): BatchOptions {
+  // An empty var means "not set".
+  const given = (v: unknown): unknown => (v === '' ? undefined : v);
   const req = {
-    windowMs: vars.AUDIO_BATCH_WINDOW_MS,
-    holdMs: vars.AUDIO_BATCH_HOLD_MS,
-    rate: vars.AUDIO_INPUT_RATE,
+    windowMs: given(vars.AUDIO_BATCH_WINDOW_MS),
+    holdMs: given(vars.AUDIO_BATCH_HOLD_MS),
+    rate: given(vars.AUDIO_INPUT_RATE),
   };
   return resolveWith(req, DEFAULT_BATCH_OPTIONS, {
     windowMs: 'AUDIO_BATCH_WINDOW_MS',
@@ -134,7 +156,7 @@ export function pcmRateOf(mimeType: string): number | null {
   if (!PCM_TYPE.test(mimeType)) return null;
   const rate = RATE_PARAM.exec(mimeType)?.[1]?.trim();
   if (rate === undefined) return PCM_DEFAULT_RATE;
-  return parseBounded('rate', 'audio/pcm rate', rate, PCM_DEFAULT_RATE, RATE_BOUNDS);
+  return parseBounded('rate', 'realtimeInput.audio.mimeType rate', rate, PCM_DEFAULT_RATE, RATE_BOUNDS);
 }
 
 /** Window size in bytes: whole samples only, so a batch is always even-aligned. */

@@ -1,13 +1,20 @@
 import { encodeBase64Url } from '../util/base64';
+import { jsonDepthExceeds } from '../util/strict-input';
+import { RelayHttpError } from '../http-error';
+import {
+  MAX_JSON_DEPTH,
+  MAX_LOCKED_SETUP_BYTES,
+  MAX_MODEL_ID_CHARS,
+  MAX_SESSION_SECONDS_CEILING,
+  MAX_TOKEN_MODELS,
+  MAX_TOKEN_REQUEST_BYTES,
+  MAX_TOKEN_TTL_SECONDS,
+} from '../limits';
 import { isPlainObject } from './types';
 import type { TokenConstraints } from './types';
 
+export { MAX_TOKEN_TTL_SECONDS } from '../limits';
 export const DEFAULT_TOKEN_TTL_SECONDS = 600;
-export const MAX_TOKEN_TTL_SECONDS = 3600;
-/** Tokens travel in URLs and headers; this keeps a token well under Cloudflare's 16 KB URL limit. */
-const MAX_LOCKED_SETUP_BYTES = 8192;
-/** Ceiling for a token's `maxSessionSeconds`: a day, far past any single Live session. */
-const MAX_SESSION_SECONDS_CEILING = 86_400;
 /** 16 random bytes: 128 bits, 22 base64url characters. */
 const CONVERSATION_ID_BYTES = 16;
 const CONVERSATION_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
@@ -75,8 +82,22 @@ export function parseConstraints(
     if (!Array.isArray(models) || models.length === 0) {
       return { ok: false, message: 'models must be a non-empty array of model ids' };
     }
+    if (models.length > MAX_TOKEN_MODELS) {
+      return {
+        ok: false,
+        message: `models may list at most ${MAX_TOKEN_MODELS} model ids; got ${models.length}`,
+      };
+    }
     if (!models.every((m): m is string => typeof m === 'string' && m.trim() !== '')) {
       return { ok: false, message: 'models must contain only non-empty strings' };
+    }
+    const long = models.findIndex((m) => m.trim().length > MAX_MODEL_ID_CHARS);
+    if (long >= 0) {
+      const length = models[long]!.trim().length;
+      return {
+        ok: false,
+        message: `models[${long}] is ${length} characters; the limit is ${MAX_MODEL_ID_CHARS}`,
+      };
     }
     constraints.models = models.map((m) => m.trim());
   }
@@ -86,12 +107,17 @@ export function parseConstraints(
     if (Object.hasOwn(setup, 'model')) {
       return { ok: false, message: 'setup must not contain model; restrict models with the models field' };
     }
-    const bytes = new TextEncoder().encode(JSON.stringify(setup)).byteLength;
+    const json = JSON.stringify(setup);
+    const bytes = new TextEncoder().encode(json).byteLength;
     if (bytes > MAX_LOCKED_SETUP_BYTES) {
       return {
         ok: false,
         message: `setup is ${bytes} bytes as JSON; the limit is ${MAX_LOCKED_SETUP_BYTES}`,
       };
+    }
+    // It is merged into the client's setup message, which is held to MAX_JSON_DEPTH (the merge walks it).
+    if (jsonDepthExceeds(`{"setup":${json}}`, MAX_JSON_DEPTH)) {
+      return { ok: false, message: `setup would nest a setup message deeper than ${MAX_JSON_DEPTH} levels` };
     }
     constraints.setup = setup;
   }
@@ -105,6 +131,28 @@ export function parseConstraints(
     constraints.maxSessionSeconds = maxSessionSeconds;
   }
   return { ok: true, constraints };
+}
+
+/**
+ * The JSON body of `POST /v1/tokens`, read with a size cap before it is parsed (a valid one is ~11 KB at most).
+ * An empty body is refused too: send `{}` for all defaults.
+ */
+export async function readTokenRequestBody(request: Request): Promise<unknown> {
+  const tooLarge = (size: number) =>
+    new RelayHttpError(
+      413,
+      'payload_too_large',
+      `the body is ${size} bytes; the limit is ${MAX_TOKEN_REQUEST_BYTES}`,
+    );
+  const declared = Number(request.headers.get('content-length'));
+  if (declared > MAX_TOKEN_REQUEST_BYTES) throw tooLarge(declared);
+  const body = await request.arrayBuffer();
+  if (body.byteLength > MAX_TOKEN_REQUEST_BYTES) throw tooLarge(body.byteLength);
+  try {
+    return JSON.parse(new TextDecoder().decode(body)) as unknown;
+  } catch {
+    throw new RelayHttpError(400, 'invalid_json', 'the body must be a JSON object (it may be {})');
+  }
 }
 
 const REQUEST_FIELDS = new Set(['conversation', 'ttlSeconds', 'models', 'setup', 'maxSessionSeconds']);

@@ -11,6 +11,7 @@ import {
   parseTokenRequest,
 } from './token-request';
 import type { TokenRequest } from './token-request';
+import { MAX_CLIENT_TOKEN_CHARS } from '../limits';
 
 export const TOKEN_ISSUER = 'gemini-live-relay';
 export const TOKEN_AUDIENCE = 'gemini-live-relay:client';
@@ -75,6 +76,13 @@ export async function mintClientToken(
     .setExpirationTime(exp)
     .setJti(crypto.randomUUID())
     .sign(key);
+  // Each field has its own limit; together they may still be too long for the URL the token travels in.
+  if (token.length > MAX_CLIENT_TOKEN_CHARS) {
+    throw new TokenRequestError(
+      'invalid_token_request',
+      `the token would be ${token.length} characters; the limit is ${MAX_CLIENT_TOKEN_CHARS} (it travels in a URL): lock a shorter setup or fewer models`,
+    );
+  }
   return { token, conversation, expiresAt: new Date(exp * 1000).toISOString() };
 }
 

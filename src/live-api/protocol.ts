@@ -1,6 +1,8 @@
 // Live API client messages as the relay understands them: parsing, casing, validation, model names.
 // Source for every rule: ../shared/live-api-protocol.md (§2 client messages, §1.4 model names).
 import { CloseCode, RelayClose } from './close-codes';
+import { MAX_JSON_DEPTH } from '../limits';
+import { jsonDepthExceeds } from '../util/strict-input';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -57,6 +59,9 @@ const invalid = (reason: string) => new RelayClose(CloseCode.InvalidPayload, rea
 
 /** Parses one client text frame into a Live API message, or throws the close the client gets. */
 export function parseClientMessage(text: string): ClientMessage {
+  // Before anything walks it: the camelCase copy below recurses, and the raw text may be forwarded as is.
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH))
+    throw invalid(`invalid message: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -1,6 +1,8 @@
 // Per-connection choices a client makes in the WebSocket URL's query (documented in the README).
 import { RelayHttpError } from '../http-error';
 import { BatchError, batchDefaultsFromVars, resolveBatchOptions, type BatchOptions } from '../audio/batcher';
+import { MAX_INTEGER_DIGITS } from '../limits';
+import { parseDecimalInteger } from '../util/strict-input';
 
 export interface ConnectOptions {
   /** `relay_events=1`: relay events (`{"relay":{…}}` text frames) and sequence numbers. */
@@ -17,21 +19,27 @@ export interface ConnectOptions {
 
 const flag = (value: string | undefined) => value === '1' || value === 'true';
 
+// Integer options are plain decimal digits: `Number()` alone would take `0x10`, `1e3`, ` 7` and '' (as 0).
 export function parseConnectOptions(query: (name: string) => string | undefined, env: Env): ConnectOptions {
   let audio: BatchOptions;
   try {
     audio = resolveBatchOptions(
       { rate: query('audio_rate'), windowMs: query('batch_ms'), holdMs: query('batch_hold_ms') },
       batchDefaultsFromVars(env),
+      { rate: 'audio_rate', windowMs: 'batch_ms', holdMs: 'batch_hold_ms' },
     );
   } catch (err) {
     if (err instanceof BatchError) throw new RelayHttpError(400, 'invalid_option', err.message);
     throw err;
   }
   const lastSeqRaw = query('last_seq');
-  const lastSeq = lastSeqRaw === undefined ? null : Number(lastSeqRaw);
-  if (lastSeq !== null && !(Number.isSafeInteger(lastSeq) && lastSeq >= 0)) {
-    throw new RelayHttpError(400, 'invalid_option', 'last_seq must be a non-negative integer');
+  const lastSeq = lastSeqRaw === undefined ? null : parseDecimalInteger(lastSeqRaw, MAX_INTEGER_DIGITS);
+  if (lastSeqRaw !== undefined && lastSeq === null) {
+    throw new RelayHttpError(
+      400,
+      'invalid_option',
+      `last_seq must be a non-negative integer of at most ${MAX_INTEGER_DIGITS} decimal digits`,
+    );
   }
   return {
     relayEvents: flag(query('relay_events')),

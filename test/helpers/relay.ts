@@ -1,5 +1,7 @@
 // Talking to the relay under test (through the Worker's real fetch handler) and steering the emulator behind it.
-import { exports } from 'cloudflare:workers';
+import { env, exports } from 'cloudflare:workers';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import worker from '../../src/index';
 import { openSocket, tryOpenSocket, type JsonMessage, type TestSocket } from './ws';
 
 export const VERTEX_WS_PATH = '/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent';
@@ -7,6 +9,17 @@ export const RELAY_ORIGIN = 'http://relay.test';
 
 export function relayFetch(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(`${RELAY_ORIGIN}${path}`, init);
+}
+
+/**
+ * Calls the Worker's fetch handler directly. For requests workerd's fetch client would change on the way: it
+ * sends any request carrying `Upgrade: websocket` as a GET.
+ */
+export async function relayHandle(path: string, init?: RequestInit): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(new Request(`${RELAY_ORIGIN}${path}`, init), env, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
 }
 
 const relay = { fetch: (url: string, init?: RequestInit) => exports.default.fetch(url, init) };
