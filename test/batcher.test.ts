@@ -392,13 +392,44 @@ describe('Histogram', () => {
   });
 });
 
+describe('the minimum chunk', () => {
+  const opts: BatchOptions = { rate: 16000, windowMs: 40, holdMs: 40, minMs: 20 };
+
+  it('sends a frame of at least the minimum at once, straight from the frame, and never over the window', () => {
+    const b = new PcmBatcher(opts);
+    expect(b.push(seq(640), 0).map((x) => x.pcmBytes)).toEqual([640]);
+    expect(b.push(seq(1000), 0).map((x) => x.pcmBytes)).toEqual([1000]);
+    expect(b.push(seq(3000), 0).map((x) => x.pcmBytes)).toEqual([1280, 1280, 440]);
+    expect(b.bufferedBytes).toBe(0);
+    expect(b.deadline()).toBeNull();
+  });
+
+  it('coalesces smaller frames up to the minimum: 8 ms frames leave three at a time', () => {
+    const b = new PcmBatcher(opts);
+    const sizes: number[] = [];
+    for (let i = 0; i < 9; i++) sizes.push(...b.push(seq(256), i * 8).map((x) => x.pcmBytes));
+    expect(sizes).toEqual([768, 768, 768]);
+    // What is left waits at most the hold time.
+    b.push(seq(256), 72);
+    expect(b.deadline()).toBe(72 + 40);
+  });
+
+  it('keeps an odd byte carried across a minimum-chunk send', () => {
+    const b = new PcmBatcher(opts);
+    const out = b.push(seq(641), 0);
+    expect(out.map((x) => x.pcmBytes)).toEqual([640]);
+    expect(b.bufferedBytes).toBe(1);
+  });
+});
+
 describe('options', () => {
   it('uses the defaults when the client chooses nothing', () => {
-    expect(resolveBatchOptions({})).toEqual({ rate: 16000, windowMs: 40, holdMs: 40 });
+    expect(resolveBatchOptions({})).toEqual({ rate: 16000, windowMs: 40, holdMs: 40, minMs: 20 });
     expect(resolveBatchOptions({ windowMs: undefined }, { rate: 24000, windowMs: 20, holdMs: 30 })).toEqual({
       rate: 24000,
       windowMs: 20,
       holdMs: 30,
+      minMs: 20,
     });
   });
 
@@ -407,12 +438,14 @@ describe('options', () => {
       rate: 48000,
       windowMs: 10,
       holdMs: 200,
+      minMs: 20,
     });
     expect(resolveBatchOptions({ windowMs: 0 }).windowMs).toBe(0);
     expect(resolveBatchOptions({ windowMs: 200, holdMs: 10, rate: 8000 })).toEqual({
       rate: 8000,
       windowMs: 200,
       holdMs: 10,
+      minMs: 20,
     });
   });
 
@@ -434,6 +467,7 @@ describe('options', () => {
     [{ rate: 4000 }, 'rate', 'rate must be an integer from 8000 to 48000, got 4000'],
     [{ rate: 96000 }, 'rate', 'got 96000'],
     [{ rate: { n: 1 } }, 'rate', 'got object'],
+    [{ minMs: 5 }, 'minMs', 'minMs must be an integer from 10 to 200, got 5'],
   ])('rejects %j with a clear error', (req, field, message) => {
     let caught: unknown;
     try {
@@ -467,7 +501,9 @@ describe('options', () => {
       rate: 24000,
       windowMs: 20,
       holdMs: 40,
+      minMs: 20,
     });
+    expect(batchDefaultsFromVars({ AUDIO_BATCH_MIN_MS: '40' }).minMs).toBe(40);
     expect(() => batchDefaultsFromVars({ AUDIO_BATCH_HOLD_MS: '500' })).toThrow(
       /^AUDIO_BATCH_HOLD_MS must be/,
     );

@@ -7,6 +7,7 @@ import {
   bearer,
   connectRelay,
   createScenario,
+  eventually,
   relayFetch,
   scenarioReport,
   setupMessage,
@@ -232,22 +233,38 @@ describe('overload closes for audio input', () => {
     expect(s.counters.overloadCloses).toBe(1);
   });
 
-  it('flood: far more than the 1000-frame burst back to back closes the client with 1013, counted once', async () => {
+  it('flood: far more than the 2000-frame burst back to back closes the client with 1013, counted once', async () => {
     const scenario = await createScenario();
     const conversation = uniqueConversationId();
     const ws = await connectRelay(`/v1/conversations/${conversation}/live`);
     ws.send(setupMessage({ modality: 'TEXT', scenario }));
     expect((await ws.next()).setupComplete).toBeDefined();
-    // 4000, not 1001: the bucket refills at 250 frames/s while the relay works through the burst.
+    // 5000, not 2001: the bucket refills at 250 frames/s while the relay works through the burst.
     const tiny = new Uint8Array(2);
-    for (let i = 0; i < 4000; i++) ws.send(tiny);
+    for (let i = 0; i < 5000; i++) ws.send(tiny);
     const close = await ws.closed(15_000);
     expect(close.code).toBe(1013);
     expect(close.reason).toMatch(/flood/i);
     const s = await settledStatus(conversation);
-    expect(s.counters.clientAudioFrames).toBeGreaterThanOrEqual(1000);
-    expect(s.counters.clientAudioFrames).toBeLessThan(4000);
+    expect(s.counters.clientAudioFrames).toBeGreaterThanOrEqual(2000);
+    expect(s.counters.clientAudioFrames).toBeLessThan(5000);
     // One client closed with 1013, however many of its frames were still in flight when it was closed.
     expect(s.counters.overloadCloses).toBe(1);
+  });
+
+  it('a reconnect backlog (16 s of 8 ms frames back to back) is not a flood', async () => {
+    const scenario = await createScenario();
+    const ws = await connectRelay(`/v1/conversations/${uniqueConversationId()}/live`);
+    ws.send(setupMessage({ modality: 'TEXT', scenario }));
+    expect((await ws.next()).setupComplete).toBeDefined();
+    const frame = silence(8);
+    for (let i = 0; i < 1900; i++) ws.send(frame);
+    await eventually(
+      async () => (await scenarioReport(scenario)).audioBytes === 1900 * frame.byteLength,
+      15_000,
+      'the whole backlog consumed',
+    );
+    expect(ws.closeEvent).toBeNull();
+    ws.close();
   });
 });

@@ -214,24 +214,71 @@ describe('edge batching: windows, hold time, passthrough', () => {
   });
 
   // A hold of 200 ms (the maximum) keeps these sizes deterministic: 50 back-to-back frames arrive well within it,
-  // so only full windows are sent.
-  for (const { query, window } of [
-    { query: '', window: 1280 },
-    { query: 'batch_ms=20', window: 640 },
-    { query: 'batch_ms=100', window: 3200 },
+  // so a batch leaves only when it reaches the minimum chunk (20 ms by default: three 8 ms frames, 768 bytes; the
+  // last 256 bytes wait for the hold) or, with ?batch_min_ms= equal to the window, when the window fills.
+  for (const { query, sizes, label } of [
+    {
+      query: '',
+      sizes: [...Array<number>(16).fill(768), 512],
+      label: '768-byte batches (the 20 ms minimum)',
+    },
+    {
+      query: 'batch_ms=20',
+      sizes: Array<number>(20).fill(640),
+      label: 'full 640-byte windows (minimum ≤ window)',
+    },
+    {
+      query: 'batch_ms=40&batch_min_ms=40',
+      sizes: Array<number>(10).fill(1280),
+      label: 'full 1280-byte windows',
+    },
+    {
+      query: 'batch_ms=100&batch_min_ms=100',
+      sizes: Array<number>(4).fill(3200),
+      label: 'full 3200-byte windows',
+    },
   ]) {
-    it(`50 frames of 8 ms ${query ? `with ?${query}` : 'at the default 40 ms window'} → full ${window}-byte batches`, async () => {
-      const rng = new Rng(window);
+    it(`50 frames of 8 ms ${query ? `with ?${query}` : 'at the defaults'} → ${label}`, async () => {
+      const rng = new Rng(sizes.length);
       const frames = Array.from({ length: 50 }, () => quietNoise(rng, 256));
       const { ws, scenario } = await openSession(`?batch_hold_ms=200${query ? `&${query}` : ''}`);
       for (const frame of frames) sendBinary(ws, frame);
       await untilAudioBytes(scenario, 50 * 256);
       const audio = audioEntries(await consumedAfterSetup(scenario));
-      expect(audio.map((a) => a.bytes)).toEqual(Array(12_800 / window).fill(window));
+      expect(audio.map((a) => a.bytes)).toEqual(sizes);
       expect(firstDifference(await scenarioAudio(scenario), concat(...frames))).toBe(-1);
       ws.close();
     });
   }
+
+  it('JSON audio chunks that need no batching go upstream as the client wrote them (no base64 round trip)', async () => {
+    const rng = new Rng(21);
+    const frames = Array.from({ length: 10 }, () => quietNoise(rng, 640));
+    const { ws, scenario, conversation } = await openSession();
+    const before = (await status(conversation)).counters.upstreamOut;
+    const sent = frames.map((f) =>
+      JSON.stringify({ realtimeInput: { audio: { mimeType: 'audio/pcm', data: f.toBase64() } } }),
+    );
+    for (const text of sent) ws.send(text);
+    await untilAudioBytes(scenario, 6400);
+    expect(firstDifference(await scenarioAudio(scenario), concat(...frames))).toBe(-1);
+    // Byte for byte: a re-encoding would have declared `audio/pcm;rate=16000` (11 bytes more each).
+    const after = (await status(conversation)).counters.upstreamOut;
+    expect(after.messages - before.messages).toBe(10);
+    expect(after.bytes - before.bytes).toBe(sent.reduce((n, t) => n + t.length, 0));
+    ws.close();
+  });
+
+  it('20 ms frames at the defaults go upstream one each, as they come (no added wait)', async () => {
+    const rng = new Rng(20);
+    const frames = Array.from({ length: 20 }, () => quietNoise(rng, 640));
+    const { ws, scenario } = await openSession('?batch_hold_ms=200');
+    for (const frame of frames) sendBinary(ws, frame);
+    await untilAudioBytes(scenario, 20 * 640);
+    const audio = audioEntries(await consumedAfterSetup(scenario));
+    expect(audio.map((a) => a.bytes)).toEqual(Array<number>(20).fill(640));
+    ws.close();
+  });
 
   it('JSON realtimeInput.audio in 8 ms chunks is batched the same way, exact bytes', async () => {
     const rng = new Rng(77);
@@ -240,7 +287,7 @@ describe('edge batching: windows, hold time, passthrough', () => {
     for (const frame of frames) ws.send(audioMessage(frame));
     await untilAudioBytes(scenario, 12_800);
     const audio = audioEntries(await consumedAfterSetup(scenario));
-    expect(audio.map((a) => a.bytes)).toEqual(Array(10).fill(1280));
+    expect(audio.map((a) => a.bytes)).toEqual([...Array<number>(16).fill(768), 512]);
     expect(firstDifference(await scenarioAudio(scenario), concat(...frames))).toBe(-1);
     ws.close();
   });

@@ -29,12 +29,20 @@ export {
 export const PCM_DEFAULT_RATE = 16_000;
 export const BATCH_DEFAULT_WINDOW_MS = 40;
 export const BATCH_DEFAULT_HOLD_MS = 40;
+/** The smallest chunk worth a message of its own: the low end of Google's 20–40 ms recommendation (§4.4). */
+export const BATCH_DEFAULT_MIN_MS = 20;
 
 export interface BatchOptions {
   /** Sample rate in Hz, declared upstream as `audio/pcm;rate=N`. */
   readonly rate: number;
-  /** Target batch duration; 0 disables batching (each frame goes out as is, even-aligned). */
+  /** Largest batch; 0 disables batching (each frame goes out as is, even-aligned). */
   readonly windowMs: number;
+  /**
+   * A batch goes out as soon as it holds this much (capped at the window): frames at least this long pass at
+   * once, smaller ones are coalesced up to it. The window then bounds only how big a batch gets. Absent: a
+   * batch goes out when the window fills (the relay always resolves it; see DEFAULT_BATCH_OPTIONS).
+   */
+  readonly minMs?: number;
   /** Longest the oldest buffered sample may wait before poll() (or the next push) sends it. */
   readonly holdMs: number;
 }
@@ -43,6 +51,7 @@ export const DEFAULT_BATCH_OPTIONS: BatchOptions = Object.freeze({
   rate: PCM_DEFAULT_RATE,
   windowMs: BATCH_DEFAULT_WINDOW_MS,
   holdMs: BATCH_DEFAULT_HOLD_MS,
+  minMs: BATCH_DEFAULT_MIN_MS,
 });
 
 /**
@@ -52,10 +61,11 @@ export const DEFAULT_BATCH_OPTIONS: BatchOptions = Object.freeze({
 export interface BatchRequest {
   readonly windowMs?: unknown;
   readonly holdMs?: unknown;
+  readonly minMs?: unknown;
   readonly rate?: unknown;
 }
 
-export type BatchField = 'windowMs' | 'holdMs' | 'rate' | 'mimeType' | 'data';
+export type BatchField = 'windowMs' | 'holdMs' | 'minMs' | 'rate' | 'mimeType' | 'data';
 
 /**
  * An invalid option or audio input; `message` is short enough (< 123 bytes) for a WebSocket close reason. It is
@@ -87,6 +97,7 @@ interface Bounds {
 const RATE_BOUNDS: Bounds = { min: PCM_MIN_RATE, max: PCM_MAX_RATE };
 const WINDOW_BOUNDS: Bounds = { min: BATCH_MIN_WINDOW_MS, max: BATCH_MAX_WINDOW_MS, zeroOk: true };
 const HOLD_BOUNDS: Bounds = { min: BATCH_MIN_HOLD_MS, max: BATCH_MAX_HOLD_MS };
+const MIN_CHUNK_BOUNDS: Bounds = { min: BATCH_MIN_WINDOW_MS, max: BATCH_MAX_WINDOW_MS };
 
 function parseBounded(field: BatchField, label: string, value: unknown, fallback: number, b: Bounds): number {
   if (value === undefined) return fallback;
@@ -102,13 +113,20 @@ function parseBounded(field: BatchField, label: string, value: unknown, fallback
 }
 
 /** How an error names each field: the query option or var the value came from. */
-export type BatchLabels = Record<'windowMs' | 'holdMs' | 'rate', string>;
+export type BatchLabels = Record<'windowMs' | 'holdMs' | 'rate', string> & { minMs?: string };
 
 function resolveWith(req: BatchRequest, defaults: BatchOptions, labels: BatchLabels): BatchOptions {
   return {
     rate: parseBounded('rate', labels.rate, req.rate, defaults.rate, RATE_BOUNDS),
     windowMs: parseBounded('windowMs', labels.windowMs, req.windowMs, defaults.windowMs, WINDOW_BOUNDS),
     holdMs: parseBounded('holdMs', labels.holdMs, req.holdMs, defaults.holdMs, HOLD_BOUNDS),
+    minMs: parseBounded(
+      'minMs',
+      labels.minMs ?? 'minMs',
+      req.minMs,
+      defaults.minMs ?? BATCH_DEFAULT_MIN_MS,
+      MIN_CHUNK_BOUNDS,
+    ),
   };
 }
 
@@ -129,6 +147,7 @@ export function resolveBatchOptions(
 export function batchDefaultsFromVars(vars: {
   readonly AUDIO_BATCH_WINDOW_MS?: unknown;
   readonly AUDIO_BATCH_HOLD_MS?: unknown;
+  readonly AUDIO_BATCH_MIN_MS?: unknown;
   readonly AUDIO_INPUT_RATE?: unknown;
 }): BatchOptions {
   // An empty var means "not set".
@@ -136,11 +155,13 @@ export function batchDefaultsFromVars(vars: {
   const req = {
     windowMs: given(vars.AUDIO_BATCH_WINDOW_MS),
     holdMs: given(vars.AUDIO_BATCH_HOLD_MS),
+    minMs: given(vars.AUDIO_BATCH_MIN_MS),
     rate: given(vars.AUDIO_INPUT_RATE),
   };
   return resolveWith(req, DEFAULT_BATCH_OPTIONS, {
     windowMs: 'AUDIO_BATCH_WINDOW_MS',
     holdMs: 'AUDIO_BATCH_HOLD_MS',
+    minMs: 'AUDIO_BATCH_MIN_MS',
     rate: 'AUDIO_INPUT_RATE',
   });
 }
@@ -164,7 +185,10 @@ export function windowBytesOf(opts: Pick<BatchOptions, 'rate' | 'windowMs'>): nu
   return Math.floor((opts.windowMs * opts.rate) / 1000) * 2;
 }
 
-/** 'full': the window filled; 'hold': the oldest sample reached holdMs; 'frame': window 0 passthrough. */
+/**
+ * 'full': the batch reached the minimum chunk (or the window, for a big frame); 'hold': the oldest sample reached
+ * holdMs; 'frame': window 0 passthrough.
+ */
 export type BatchReason = 'full' | 'hold' | 'flush' | 'rate' | 'frame';
 
 export interface Batch {
@@ -229,17 +253,21 @@ export class PcmBatcher {
   };
   #opts: BatchOptions;
   #windowBytes = 0;
+  /** A batch this big goes out at once (whole samples, ≤ the window). */
+  #minBytes = 0;
   #prefix = '';
   // Preallocated to the window; bytes [0, #len) are buffered, and an odd #len means the last one is
   // half a sample waiting for its partner.
   #buf = new Uint8Array(0);
-  #window = new Uint8Array(0);
   #len = 0;
   /** When the oldest complete buffered sample arrived; null while fewer than 2 bytes are buffered. */
   #since: number | null = null;
 
   constructor(opts: BatchOptions) {
-    this.#opts = resolveBatchOptions(opts, opts);
+    const resolved = resolveBatchOptions(opts, opts);
+    // Without a minimum chunk, batches fill the window (resolving would have supplied the default).
+    const { minMs: _default, ...windowFill } = resolved;
+    this.#opts = opts.minMs === undefined ? windowFill : resolved;
     this.#configure();
   }
 
@@ -248,6 +276,10 @@ export class PcmBatcher {
   }
   get windowBytes(): number {
     return this.#windowBytes;
+  }
+  /** A batch this big goes out at once. */
+  get minBytes(): number {
+    return this.#minBytes;
   }
   get bufferedBytes(): number {
     return this.#len;
@@ -307,6 +339,13 @@ export class PcmBatcher {
 
   #configure(): void {
     this.#windowBytes = windowBytesOf(this.#opts);
+    this.#minBytes = Math.min(
+      this.#windowBytes,
+      Math.max(
+        2,
+        windowBytesOf({ rate: this.#opts.rate, windowMs: this.#opts.minMs ?? this.#opts.windowMs }),
+      ),
+    );
     this.#prefix = `{"realtimeInput":{"audio":{"mimeType":"audio/pcm;rate=${this.#opts.rate}","data":"`;
     const size = Math.max(this.#windowBytes, 2);
     if (this.#buf.length < size) {
@@ -314,18 +353,22 @@ export class PcmBatcher {
       next.set(this.#buf.subarray(0, this.#len));
       this.#buf = next;
     }
-    this.#window = this.#buf.subarray(0, this.#windowBytes);
   }
 
   #append(pcm: Uint8Array, now: number, out: Batch[] | null): Batch[] | null {
     const wb = this.#windowBytes;
     const n = pcm.length;
     let off = 0;
+    // A frame of at least a minimum chunk goes out whole and at once, its tail included — unless the minimum is
+    // the window (fixed-size batches: the tail waits to fill the next one).
+    const tailGoes = n >= this.#minBytes && this.#minBytes < wb;
     while (off < n) {
-      if (this.#len === 0 && n - off >= wb) {
-        // Aligned and a whole window available: encode straight from the frame, no copy.
-        (out ??= []).push(this.#emit(pcm.subarray(off, off + wb), now, now, 'full'));
-        off += wb;
+      if (this.#len === 0 && (n - off >= this.#minBytes || (tailGoes && n - off >= 2))) {
+        // Aligned and at least a minimum chunk available: send straight from the frame (no copy, no wait),
+        // at most a window at a time.
+        const take = Math.min(wb, (n - off) & ~1);
+        (out ??= []).push(this.#emit(pcm.subarray(off, off + take), now, now, 'full'));
+        off += take;
         continue;
       }
       const take = Math.min(wb - this.#len, n - off);
@@ -333,10 +376,10 @@ export class PcmBatcher {
       if (this.#since === null && this.#len + take >= 2) this.#since = now;
       this.#len += take;
       off += take;
-      if (this.#len === wb) {
-        (out ??= []).push(this.#emit(this.#window, this.#since ?? now, now, 'full'));
-        this.#len = 0;
-        this.#since = null;
+      // Coalesced up to a minimum chunk: out now, in whole samples (an odd byte stays carried).
+      if (this.#len >= this.#minBytes) {
+        const batch = this.#flush(now, 'full');
+        if (batch) (out ??= []).push(batch);
       }
     }
     return out;

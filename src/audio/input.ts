@@ -1,16 +1,21 @@
 // Drives the pure PcmBatcher with a clock and one timer: client audio (binary PCM or JSON base64) in, upstream
 // `realtimeInput.audio` batches out, the oldest buffered sample never held past the hold time.
-import { BatchError, PcmBatcher, type Batch, type BatchOptions } from './batcher';
-import { CloseCode, RelayClose } from '../live-api/close-codes';
+import { PcmBatcher, pcmRateOf, type Batch, type BatchOptions } from './batcher';
 import type { ClientOrigin } from '../upstream/resumption';
+
+/** Standard base64 (what the Live API's JSON carries); anything else takes the decoding path and its errors. */
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export class AudioInput {
   private readonly batcher: PcmBatcher;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private timerDeadline: number | null = null;
   /** Client frames not yet wholly sent upstream: where each ends in the input byte stream, and which it was. */
   private pending: Array<{ end: number; origin: ClientOrigin }> = [];
   private pendingHead = 0;
   private emittedBytes = 0;
+  /** Client audio bytes in, whichever way they went (batched or passed through). */
+  private inBytes = 0;
   /** The last client frame whose every byte has gone upstream. */
   private completed: ClientOrigin | null = null;
 
@@ -26,9 +31,37 @@ export class AudioInput {
     this.emit(() => this.batcher.push(pcm, Date.now(), this.options.rate), origin);
   }
 
-  /** A JSON `realtimeInput.audio` chunk (its mimeType may declare another rate). */
-  pushBase64(data: string, mimeType: string, origin: ClientOrigin): void {
+  /**
+   * A JSON `realtimeInput.audio` chunk (its mimeType may declare another rate). `raw` is the client's own frame
+   * when it can go upstream as it is: then a chunk that needs no batching (nothing buffered, the current rate, a
+   * minimum chunk or batching off) is forwarded without a base64 decode and re-encode.
+   */
+  pushBase64(data: string, mimeType: string, origin: ClientOrigin, raw: string | null = null): void {
+    if (raw !== null && this.passThrough(raw, data, mimeType, origin)) return;
     this.emit(() => this.batcher.pushBase64(data, mimeType, Date.now()), origin);
+  }
+
+  private passThrough(raw: string, data: string, mimeType: string, origin: ClientOrigin): boolean {
+    const batcher = this.batcher;
+    if (batcher.bufferedBytes !== 0 || data.length % 4 !== 0) return false;
+    const padding = data.endsWith('==') ? 2 : data.endsWith('=') ? 1 : 0;
+    const bytes = (data.length / 4) * 3 - padding;
+    const passes = batcher.windowBytes === 0 || (bytes >= batcher.minBytes && bytes <= batcher.windowBytes);
+    if (!passes || bytes % 2 !== 0 || bytes === 0 || !BASE64.test(data)) return false;
+    const rate = pcmRateOf(mimeType);
+    if (rate !== batcher.options.rate) return false;
+    const now = Date.now();
+    this.inBytes += bytes;
+    this.pending.push({ end: this.inBytes, origin });
+    this.send({
+      message: raw,
+      pcmBytes: bytes,
+      durationMs: (bytes * 500) / rate,
+      rate,
+      firstSampleAt: now,
+      reason: 'frame',
+    });
+    return true;
   }
 
   /** The last client frame the batches sent so far complete (an odd carried byte keeps its frame open). */
@@ -48,17 +81,15 @@ export class AudioInput {
     this.flush();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.timerDeadline = null;
   }
 
   private emit(push: () => readonly Batch[], origin: ClientOrigin): void {
-    let batches: readonly Batch[];
-    try {
-      batches = push();
-    } catch (err) {
-      if (err instanceof BatchError) throw new RelayClose(CloseCode.InvalidPayload, err.message);
-      throw err;
-    }
-    this.pending.push({ end: this.batcher.stats.bytesIn, origin });
+    const before = this.batcher.stats.bytesIn;
+    // A BatchError is already a 1007 close.
+    const batches = push();
+    this.inBytes += this.batcher.stats.bytesIn - before;
+    this.pending.push({ end: this.inBytes, origin });
     for (const batch of batches) this.send(batch);
     this.schedule();
   }
@@ -75,14 +106,18 @@ export class AudioInput {
     this.sink(batch, this.completed);
   }
 
+  /** One timer per batch: armed when a batch starts, left alone while frames join it, cleared when it leaves. */
   private schedule(): void {
+    const deadline = this.batcher.deadline();
+    if (deadline === this.timerDeadline) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const deadline = this.batcher.deadline();
+    this.timerDeadline = deadline;
     if (deadline === null) return;
     this.timer = setTimeout(
       () => {
         this.timer = null;
+        this.timerDeadline = null;
         const batch = this.batcher.poll(Date.now());
         if (batch) this.send(batch);
         this.schedule();

@@ -24,9 +24,14 @@ export function parseConnectOptions(query: (name: string) => string | undefined,
   let audio: BatchOptions;
   try {
     audio = resolveBatchOptions(
-      { rate: query('audio_rate'), windowMs: query('batch_ms'), holdMs: query('batch_hold_ms') },
+      {
+        rate: query('audio_rate'),
+        windowMs: query('batch_ms'),
+        holdMs: query('batch_hold_ms'),
+        minMs: query('batch_min_ms'),
+      },
       batchDefaultsFromVars(env),
-      { rate: 'audio_rate', windowMs: 'batch_ms', holdMs: 'batch_hold_ms' },
+      { rate: 'audio_rate', windowMs: 'batch_ms', holdMs: 'batch_hold_ms', minMs: 'batch_min_ms' },
     );
   } catch (err) {
     if (err instanceof BatchError) throw new RelayHttpError(400, 'invalid_option', err.message);

@@ -85,7 +85,8 @@ function isBatchOptions(v: unknown): v is BatchOptions {
     isRecord(v) &&
     typeof v.rate === 'number' &&
     typeof v.windowMs === 'number' &&
-    typeof v.holdMs === 'number'
+    typeof v.holdMs === 'number' &&
+    (v.minMs === undefined || typeof v.minMs === 'number')
   );
 }
 

@@ -31,7 +31,7 @@ import {
   type ClientMessage,
   type JsonObject,
 } from '../live-api/protocol';
-import { TokenBucket } from './rate-limit';
+import { FloodGuard } from './rate-limit';
 import { SessionStore } from './store';
 import type { ClientOrigin } from '../upstream/resumption';
 import { byteLength, frameText } from '../upstream/socket';
@@ -79,7 +79,7 @@ export class LiveSession extends DurableObject<Env> {
   private clientConnections = 0;
   private graceTimer: ReturnType<typeof setTimeout> | null = null;
   private sessionTimer: ReturnType<typeof setTimeout> | null = null;
-  private flood = new TokenBucket();
+  private flood = new FloodGuard();
   private batchDurations = new Histogram();
   private handlePrefix = crypto.randomUUID().replaceAll('-', '');
   private handlesIssued = 0;
@@ -185,8 +185,15 @@ export class LiveSession extends DurableObject<Env> {
     this.store.record.lastActivityAt = Date.now();
     this.unanswered = 0;
     try {
-      if (!this.flood.take())
-        throw new RelayClose(CloseCode.TryAgainLater, 'too many messages: slow down (flood limit)');
+      const flooded = this.flood.take(bytes);
+      if (flooded) {
+        throw new RelayClose(
+          CloseCode.TryAgainLater,
+          flooded === 'frames'
+            ? 'too many frames: slow down (flood limit: 2000 at once, 250/s)'
+            : 'too many bytes: slow down (flood limit: 24 MiB at once, 256 KiB/s)',
+        );
+      }
       if (bytes > MAX_CLIENT_FRAME_BYTES) {
         throw new RelayClose(
           CloseCode.MessageTooBig,
@@ -407,7 +414,9 @@ export class LiveSession extends DurableObject<Env> {
         if (typeof audio.data !== 'string')
           throw new RelayClose(CloseCode.InvalidPayload, 'realtimeInput.audio.data must be a base64 string');
         this.counters.clientAudioFrames++;
-        return audioInput.pushBase64(audio.data, audio.mimeType, origin);
+        // The client's own frame may go upstream as it is when nothing in it needs rewriting.
+        const asIs = body === message.body && !raw.includes('_') && Object.keys(audio).length === 2;
+        return audioInput.pushBase64(audio.data, audio.mimeType, origin, asIs ? raw : null);
       }
       if (typeof body.text === 'string') this.history.user(body.text);
       audioInput.flush();
