@@ -92,6 +92,8 @@ function lockedSetup(setup: unknown, fieldMask: unknown): TokenConstraints {
       );
     constraints.models = [id];
   }
+  // liveConnectConstraints with a model and no config: the model is what is locked.
+  if (Object.keys(fields).length === 0) return constraints;
   // The client's setup is translated before it is compared, so the token's is too (and refused the same way).
   try {
     translateClientToVertex({ kind: 'setup', message: { setup: fields }, body: fields }, '');
