@@ -21,6 +21,8 @@ export default defineConfig({
             CLIENT_RESUME_GRACE_MS: '1500',
             // Short enough for a test to watch a first setup miss its deadline.
             UPSTREAM_SETUP_TIMEOUT_MS: '3000',
+            // 2 MiB: one long audio reply to a silent client crosses it.
+            CLIENT_UNANSWERED_LIMIT_BYTES: String(2 * 1024 * 1024),
             RELAY_API_KEYS: 'test-client=test-api-key,other-client=other-api-key',
             RELAY_TOKEN_SECRET: 'test-token-secret-that-is-at-least-32-bytes-long',
           },

@@ -16,6 +16,7 @@ declare namespace Cloudflare {
 		AUDIO_BATCH_HOLD_MS: string;
 		AUDIO_INPUT_RATE: string;
 		CLIENT_RESUME_GRACE_MS: string;
+		CLIENT_UNANSWERED_LIMIT_BYTES: string;
 		RESUMPTION_HANDLE_TTL_MS: string;
 		UPSTREAM_SETUP_TIMEOUT_MS: string;
 		CONTEXT_WINDOW_COMPRESSION: string;

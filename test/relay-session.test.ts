@@ -225,6 +225,36 @@ describe('limits of a conversation, not of a socket', () => {
   }, 15_000);
 });
 
+describe('a client that stops reading', () => {
+  it('is closed 1013 once the relay sent it CLIENT_UNANSWERED_LIMIT_BYTES without a word back; the upstream ends', async () => {
+    // vitest.config.mts sets the limit to 2 MiB; 900 characters of reply are ~2.9 MB of base64 audio.
+    const scenario = await createScenario();
+    const ws = await connectRelay(live(uniqueConversationId()));
+    ws.send(setupMessage({ scenario, modality: 'AUDIO' }));
+    await ws.next();
+    ws.send({ realtimeInput: { text: 'la '.repeat(300) } });
+    const closed = await ws.closed(15_000);
+    expect(closed.code).toBe(1013);
+    expect(closed.reason).toMatch(/client not keeping up: 2\.0 MiB sent since it last sent anything/);
+    await noUpstreamLeft(scenario);
+  }, 20_000);
+
+  it('a client that keeps talking is never cut off by the bound', async () => {
+    const scenario = await createScenario();
+    const ws = await connectRelay(live(uniqueConversationId()));
+    ws.send(setupMessage({ scenario, modality: 'AUDIO' }));
+    await ws.next();
+    // Three replies of ~1 MB each: 3 MB in all, but the client speaks before each.
+    for (let i = 0; i < 3; i++) {
+      ws.send({ realtimeInput: { text: `${i} ${'la '.repeat(100)}` } });
+      await ws.until(isTurnComplete, 15_000, `reply ${i}`);
+    }
+    expect(ws.closeEvent).toBeNull();
+    ws.close();
+    await noUpstreamLeft(scenario);
+  }, 30_000);
+});
+
 describe('persistence', () => {
   it('a hibernated idle client wakes and still works', async () => {
     const scenario = await createScenario();

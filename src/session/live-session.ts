@@ -56,6 +56,7 @@ export type StatusResult =
 
 const DEFAULT_GRACE_MS = 30_000;
 const DEFAULT_HANDLE_TTL_MS = 10 * 60_000;
+const DEFAULT_UNANSWERED_LIMIT_BYTES = 16 * 1024 * 1024;
 const INTERRUPTED = JSON.stringify({ serverContent: { interrupted: true } });
 
 export class LiveSession extends DurableObject<Env> {
@@ -84,6 +85,8 @@ export class LiveSession extends DurableObject<Env> {
   private batchDurations = new Histogram();
   private handlePrefix = crypto.randomUUID().replaceAll('-', '');
   private handlesIssued = 0;
+  /** Bytes sent to the current client since it last sent anything. */
+  private unanswered = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -182,6 +185,7 @@ export class LiveSession extends DurableObject<Env> {
     const bytes = byteLength(data);
     count(this.counters.clientIn, bytes);
     this.store.record.lastActivityAt = Date.now();
+    this.unanswered = 0;
     try {
       if (!this.flood.take())
         throw new RelayClose(CloseCode.TryAgainLater, 'too many messages: slow down (flood limit)');
@@ -596,7 +600,33 @@ export class LiveSession extends DurableObject<Env> {
     } catch {
       // The client is gone; webSocketClose starts the grace period.
     }
+    this.unanswered += bytes;
+    if (this.unanswered > this.unansweredLimit && ws === this.current) this.closeSilentClient(ws);
     return bytes;
+  }
+
+  /**
+   * workerd exposes no `bufferedAmount` (cloudflare/workerd#988): what the relay hands `send` for a client that
+   * stopped reading piles up in memory with no signal. The bound the relay can see is what it sent since the
+   * client last sent anything — a live voice client streams its microphone, a text client types — so past
+   * CLIENT_UNANSWERED_LIMIT_BYTES (default 16 MiB, minutes of continuous model audio) the client is closed 1013
+   * and everything held for it is released.
+   */
+  private closeSilentClient(ws: WebSocket): void {
+    const mib = (this.unansweredLimit / 1024 / 1024).toFixed(1);
+    const close = new RelayClose(
+      CloseCode.TryAgainLater,
+      `client not keeping up: ${mib} MiB sent since it last sent anything; reconnect with last_seq`,
+    );
+    // Not from inside the send path (it may be a link callback): close once the current work is done.
+    queueMicrotask(() => {
+      if (ws === this.current) this.failClient(ws, close);
+    });
+  }
+
+  private get unansweredLimit(): number {
+    const value = Number(this.env.CLIENT_UNANSWERED_LIMIT_BYTES);
+    return Number.isSafeInteger(value) && value > 0 ? value : DEFAULT_UNANSWERED_LIMIT_BYTES;
   }
 
   private onLinkFailed(close: RelayClose): void {
