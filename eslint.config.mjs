@@ -7,7 +7,14 @@ import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  globalIgnores(['node_modules/', '**/.wrangler/', 'bench/out/', 'public/', 'worker-configuration.d.ts']),
+  globalIgnores([
+    'node_modules/',
+    '**/.wrangler/',
+    'bench/out/',
+    'public/',
+    'examples/browser-sdk/app.js',
+    'worker-configuration.d.ts',
+  ]),
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {

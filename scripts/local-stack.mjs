@@ -50,9 +50,10 @@ function envFile(dir, name, values) {
  *   dir?: string,
  *   persistTo?: string,
  *   stdio?: 'inherit' | 'pipe',
+ *   relayVars?: Record<string, string>,
  * }} [options] `dir` holds the generated env files (default `.wrangler/local-dev`); `persistTo` is wrangler's
  *   state directory (default `.wrangler/state`), so a test can run beside `npm start`; `stdio: 'pipe'` keeps
- *   wrangler's output for `output()` instead of printing it.
+ *   wrangler's output for `output()` instead of printing it; `relayVars` adds to or overrides the relay's vars.
  */
 export function startLocalStack(options = {}) {
   const relayPort = options.relayPort ?? 8787;
@@ -80,6 +81,7 @@ export function startLocalStack(options = {}) {
     RELAY_TOKEN_SECRET: randomBytes(32).toString('hex'),
     // The page gets its token from POST /v1/demo-token, so it works with no link and no key in the browser.
     PUBLIC_DEMO: 'on',
+    ...options.relayVars,
   });
 
   const wrangler = join(ROOT, 'node_modules', '.bin', 'wrangler');

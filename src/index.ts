@@ -16,9 +16,11 @@ import {
 import { parseConnectOptions } from './session/connect-options';
 import { checkConversationId, fetchStatus, forwardUpgrade, isWebSocketUpgrade } from './session/hand-off';
 import { demoTokenRoutes } from './demo-token';
+import { geminiApiRoutes } from './gemini-api';
 import { RelayHttpError, errorCodeFor, errorResponse } from './http-error';
 
 export { LiveSession } from './session/live-session';
+export { EphemeralTokenLedger } from './client-auth/token-ledger';
 
 type App = { Bindings: Env };
 const app = new Hono<App>();
@@ -46,6 +48,7 @@ app.post('/v1/tokens', async (c) => {
 });
 
 app.route('/', demoTokenRoutes);
+app.route('/', geminiApiRoutes);
 
 // The Vertex Live API path, so Google's own WebSocket examples work by changing only URL and token; Google's
 // JS SDK produces the `//ws/` double slash (protocol reference §1.1).

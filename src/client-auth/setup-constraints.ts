@@ -75,6 +75,29 @@ function applyLock(
   return undefined;
 }
 
+/** Setup fields a token that locks everything still leaves to the client. */
+const ALWAYS_OPEN = new Set(['model', 'sessionResumption']);
+
+/** The camelCase path of the first field of `setup` that `lock` does not contain (objects compared per field). */
+function unlockedField(
+  setup: Record<string, unknown>,
+  lock: Record<string, unknown>,
+  path: string,
+): string | undefined {
+  const locked = byCamelKey(lock) ?? new Map<string, unknown>();
+  for (const [key, value] of Object.entries(setup)) {
+    const name = camelKey(key);
+    if (path === 'setup' && ALWAYS_OPEN.has(name)) continue;
+    if (!locked.has(name)) return `${path}.${name}`;
+    const lockValue = locked.get(name);
+    if (isPlainObject(value) && isPlainObject(lockValue)) {
+      const inner = unlockedField(value, lockValue, `${path}.${name}`);
+      if (inner !== undefined) return inner;
+    }
+  }
+  return undefined;
+}
+
 /** A resource path (`publishers/google/models/x`) is matched by its last segment. */
 function shortModelId(model: string): string {
   return model.slice(model.lastIndexOf('/') + 1);
@@ -98,6 +121,16 @@ export function enforceSetupConstraints(
       code: 'model_not_allowed',
       message: `This token does not allow model ${normalisedModelId}; allowed: ${models.map(shortModelId).join(', ')}.`,
     };
+  }
+  if (constraints?.exclusive) {
+    const extra = unlockedField(setup, constraints.setup ?? {}, 'setup');
+    if (extra !== undefined) {
+      return {
+        ok: false,
+        code: 'setup_field_locked',
+        message: `${extra} is locked by this token (it locks the whole setup); omit it.`,
+      };
+    }
   }
   const merged = structuredClone(setup);
   if (constraints?.setup !== undefined) {

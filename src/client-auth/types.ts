@@ -22,6 +22,8 @@ export interface TokenConstraints {
   setup?: Record<string, unknown>;
   /** Upper bound on the session's length, enforced by the session. */
   maxSessionSeconds?: number;
+  /** Only `setup`'s fields may be set (an ephemeral token that locks its whole setup); tokens of /v1/tokens never. */
+  exclusive?: boolean;
 }
 
 export interface Principal {

@@ -5,6 +5,7 @@
 import { RelayHttpError } from '../http-error';
 import { isValidConversationId, type TokenConstraints } from '../client-auth';
 import type { BatchOptions } from '../audio/batcher';
+import type { Dialect } from '../live-api/gemini-dialect';
 import type { ConnectOptions } from './connect-options';
 import type { StatusResult } from './live-session';
 
@@ -18,6 +19,10 @@ export interface ConnectInfo extends ConnectOptions {
   tokenId: string | null;
   /** The subprotocol to echo in the 101 (never the token the client offered beside it). */
   subprotocol: string | null;
+  /** The Live API dialect the client speaks (absent: Vertex). */
+  dialect?: Dialect;
+  /** An ephemeral token with no uses left: its setup must resume this conversation's session. */
+  resumeOnly?: boolean;
 }
 
 export const CONNECT_INFO_HEADER = 'x-relay-connect';
@@ -100,6 +105,8 @@ function isConnectInfo(v: unknown): v is ConnectInfo {
     (v.constraints === null || isRecord(v.constraints)) &&
     isNullableString(v.tokenId) &&
     isNullableString(v.subprotocol) &&
+    (v.dialect === undefined || v.dialect === 'vertex' || v.dialect === 'gemini') &&
+    (v.resumeOnly === undefined || typeof v.resumeOnly === 'boolean') &&
     typeof v.relayEvents === 'boolean' &&
     typeof v.binaryOut === 'boolean' &&
     typeof v.contextCompression === 'boolean' &&

@@ -16,6 +16,8 @@ import { AudioInput } from '../audio/input';
 import { pcmRateOf } from '../audio/batcher';
 import { Histogram } from '../util/histogram';
 import { enforceSetupConstraints } from '../client-auth';
+import { usesExhausted } from '../client-auth/ephemeral-tokens';
+import { translateClientToVertex, translateServerToGemini } from '../live-api/gemini-dialect';
 import { ClientFeed, relayEvent, splitAudio } from './client-feed';
 import { CloseCode, RelayClose, safeClose } from '../live-api/close-codes';
 import { resolveModel } from '../config';
@@ -206,7 +208,8 @@ export class LiveSession extends DurableObject<Env> {
           throw new RelayClose(CloseCode.PolicyViolation, 'send setup before binary audio');
         return this.onBinaryAudio(ws, attachment, new Uint8Array(data), this.originOf(ws, attachment));
       }
-      const message = parseClientMessage(data);
+      let message = parseClientMessage(data);
+      if (attachment.dialect === 'gemini') [message, data] = translateClientToVertex(message, data);
       countKind(this.counters.clientMessagesByKind, message.kind);
       if (message.kind === 'setup') return this.onSetup(ws, attachment, message.body);
       if (!attachment.setupSent)
@@ -282,6 +285,7 @@ export class LiveSession extends DurableObject<Env> {
       setup = allowed.setup as JsonObject;
     }
     const clientHandle = this.clientHandle(setup);
+    if (attachment.resumeOnly && clientHandle === null) throw usesExhausted();
     if (this.link && model.id !== this.model) {
       throw new RelayClose(
         CloseCode.PolicyViolation,
@@ -553,7 +557,7 @@ export class LiveSession extends DurableObject<Env> {
     frame: string | ArrayBuffer,
     rejoined: boolean,
   ): void {
-    this.sendRaw(ws, attachment.binaryOut ? frameText(frame) : frame);
+    this.send(ws, attachment, frame, null);
     const feed = this.feed!;
     const replay = attachment.lastSeq !== null ? feed.since(attachment.lastSeq) : { frames: [], gap: false };
     if (attachment.relayEvents) {
@@ -582,6 +586,7 @@ export class LiveSession extends DurableObject<Env> {
     data: string | ArrayBuffer,
     parsed: JsonObject | null,
   ): void {
+    if (attachment.dialect === 'gemini') [data, parsed] = translateServerToGemini(data, parsed);
     if (attachment.binaryOut) {
       const split = splitAudio(parsed ?? (JSON.parse(frameText(data)) as JsonObject));
       if (split) {

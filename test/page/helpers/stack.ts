@@ -27,7 +27,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startTestStack(): Promise<TestStack> {
+/** `relayVars`: extra relay vars, e.g. ALLOWED_ORIGINS for a page served from another origin. */
+export async function startTestStack(relayVars: Record<string, string> = {}): Promise<TestStack> {
   const dir = mkdtempSync(join(tmpdir(), 'relay-page-test-'));
   const stack = startLocalStack({
     relayPort: await freePort(),
@@ -35,6 +36,7 @@ export async function startTestStack(): Promise<TestStack> {
     dir,
     persistTo: join(dir, 'state'),
     stdio: 'pipe',
+    relayVars,
   });
   const stop = async () => {
     await stack.stop();
