@@ -18,6 +18,8 @@ export interface ConnectInfo extends ConnectOptions {
   tokenId: string | null;
   /** The subprotocol to echo in the 101 (never the token the client offered beside it). */
   subprotocol: string | null;
+  /** The Worker's request id (Cloudflare's ray id), so the object's log lines join the Worker's. */
+  requestId?: string | null;
 }
 
 export const CONNECT_INFO_HEADER = 'x-relay-connect';
@@ -99,6 +101,7 @@ function isConnectInfo(v: unknown): v is ConnectInfo {
     (v.constraints === null || isRecord(v.constraints)) &&
     isNullableString(v.tokenId) &&
     isNullableString(v.subprotocol) &&
+    (v.requestId === undefined || isNullableString(v.requestId)) &&
     typeof v.relayEvents === 'boolean' &&
     typeof v.binaryOut === 'boolean' &&
     typeof v.contextCompression === 'boolean' &&
