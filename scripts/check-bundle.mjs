@@ -23,6 +23,7 @@ if (modules.length === 0) {
 const bytes = Buffer.concat(modules.map((f) => readFileSync(join(dir, f))));
 const raw = bytes.byteLength;
 const gzip = gzipSync(bytes, { level: 9 }).byteLength;
+/** @param {number} n */
 const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
 console.log(
   `bundle: ${modules.join(', ')}: ${kib(raw)} raw (budget ${kib(BUDGET.raw)}), ` +
