@@ -27,7 +27,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startTestStack(): Promise<TestStack> {
+export async function startTestStack(vars: Record<string, string> = {}): Promise<TestStack> {
   const dir = mkdtempSync(join(tmpdir(), 'relay-page-test-'));
   const stack = startLocalStack({
     relayPort: await freePort(),
@@ -35,6 +35,7 @@ export async function startTestStack(): Promise<TestStack> {
     dir,
     persistTo: join(dir, 'state'),
     stdio: 'pipe',
+    vars,
   });
   const stop = async () => {
     await stack.stop();
