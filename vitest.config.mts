@@ -23,7 +23,13 @@ export default defineConfig({
             UPSTREAM_SETUP_TIMEOUT_MS: '3000',
             // 2 MiB: one long audio reply to a silent client crosses it.
             CLIENT_UNANSWERED_LIMIT_BYTES: String(2 * 1024 * 1024),
-            RELAY_API_KEYS: 'test-client=test-api-key,other-client=other-api-key',
+            RELAY_API_KEYS:
+              'test-client=test-api-key,other-client=other-api-key,limits-client=limits-api-key,' +
+              'usage-client=usage-api-key,rate-client=rate-api-key',
+            // The suite's own key opens 100 conversations at once in one test, beside other files; the limit is
+            // tested with limits-client's override (test/tenancy-limits.test.ts).
+            MAX_CONVERSATIONS_PER_SUBJECT: '1000',
+            SUBJECT_LIMITS: JSON.stringify({ 'limits-client': { maxConversations: 2 } }),
             RELAY_TOKEN_SECRET: 'test-token-secret-that-is-at-least-32-bytes-long',
           },
         },
@@ -35,6 +41,9 @@ export default defineConfig({
     exclude: [...configDefaults.exclude, 'test/page/**'],
     globalSetup: ['./test/global-setup.ts'],
     testTimeout: 20_000,
+    // The relay's one-JSON-line-per-event logs (src/ops/log.ts) are asserted by tests that capture them; printed
+    // they would bury the report.
+    onConsoleLog: (log) => !log.startsWith('{"event":'),
     hookTimeout: 60_000,
   },
 });

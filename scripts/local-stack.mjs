@@ -50,10 +50,10 @@ function envFile(dir, name, values) {
  *   dir?: string,
  *   persistTo?: string,
  *   stdio?: 'inherit' | 'pipe',
- *   relayVars?: Record<string, string>,
+ *   vars?: Record<string, string>,
  * }} [options] `dir` holds the generated env files (default `.wrangler/local-dev`); `persistTo` is wrangler's
  *   state directory (default `.wrangler/state`), so a test can run beside `npm start`; `stdio: 'pipe'` keeps
- *   wrangler's output for `output()` instead of printing it; `relayVars` adds to or overrides the relay's vars.
+ *   wrangler's output for `output()` instead of printing it; `vars` adds to or overrides the relay's vars.
  */
 export function startLocalStack(options = {}) {
   const relayPort = options.relayPort ?? 8787;
@@ -81,7 +81,8 @@ export function startLocalStack(options = {}) {
     RELAY_TOKEN_SECRET: randomBytes(32).toString('hex'),
     // The page gets its token from POST /v1/demo-token, so it works with no link and no key in the browser.
     PUBLIC_DEMO: 'on',
-    ...options.relayVars,
+    // More vars for tests (e.g. ALLOWED_ORIGINS for the browser example's own origin).
+    ...options.vars,
   });
 
   const wrangler = join(ROOT, 'node_modules', '.bin', 'wrangler');

@@ -18,12 +18,28 @@ import { checkConversationId, fetchStatus, forwardUpgrade, isWebSocketUpgrade } 
 import { demoTokenRoutes } from './demo-token';
 import { geminiApiRoutes } from './gemini-api';
 import { RelayHttpError, errorCodeFor, errorResponse } from './http-error';
+import { logEvent, requestIdOf } from './ops/log';
+import { clientIp, enforceRateLimit } from './tenancy/rate-limits';
+import { usageRoutes } from './usage/routes';
 
 export { LiveSession } from './session/live-session';
 export { EphemeralTokenLedger } from './client-auth/token-ledger';
+export { SubjectLedger } from './tenancy/ledger';
 
-type App = { Bindings: Env };
+type App = { Bindings: Env; Variables: { requestId: string } };
 const app = new Hono<App>();
+
+app.use(async (c, next) => {
+  c.set('requestId', requestIdOf(c.req.raw));
+  await next();
+});
+
+/** Per-address limit on requests that start something (tokens, connects), before any credential is checked. */
+async function limitIp(c: Context<App>): Promise<void> {
+  const ip = clientIp(c.req.raw);
+  if (ip)
+    await enforceRateLimit(c.env, 'IP_RATE_LIMITER', ip, { requestId: c.get('requestId'), path: c.req.path });
+}
 
 app.get('/healthz', (c) => c.json({ ok: true }));
 
@@ -33,15 +49,21 @@ function refuse(
   failure: { status: AuthFailure['status'] | 400; code: string; message: string },
 ) {
   // The path only: a query string may carry ?access_token=.
-  console.log(
-    JSON.stringify({ event: 'refused', path: c.req.path, status: failure.status, code: failure.code }),
-  );
+  logEvent('refused', {
+    requestId: c.get('requestId'),
+    path: c.req.path,
+    status: failure.status,
+    code: failure.code,
+  });
   return errorResponse(failure.status, failure.code, failure.message);
 }
 
 app.post('/v1/tokens', async (c) => {
+  await limitIp(c);
   const auth = await authenticateApiKey(c.req.raw, c.env);
   if (!auth.ok) return refuse(c, auth);
+  const { subject } = auth.principal;
+  await enforceRateLimit(c.env, 'TOKEN_RATE_LIMITER', subject, { requestId: c.get('requestId'), subject });
   const parsed = parseTokenRequest(await readTokenRequestBody(c.req.raw));
   if (!parsed.ok) return refuse(c, parsed);
   return c.json(await mintClientToken(c.env, auth.principal.subject, parsed.request), 201);
@@ -49,6 +71,7 @@ app.post('/v1/tokens', async (c) => {
 
 app.route('/', demoTokenRoutes);
 app.route('/', geminiApiRoutes);
+app.route('/', usageRoutes);
 
 // The Vertex Live API path, so Google's own WebSocket examples work by changing only URL and token; Google's
 // JS SDK produces the `//ws/` double slash (protocol reference §1.1).
@@ -77,18 +100,26 @@ async function connect(c: Context<App>, requested: string | undefined): Promise<
   }
   // A relay without a usable token secret starts no session, whatever credential the client holds.
   tokenSecretKey(c.env);
-  const options = parseConnectOptions((name) => c.req.query(name), c.env);
+  await limitIp(c);
   const origin = checkOrigin(c.req.raw, c.env);
   if (!origin.ok) return refuse(c, origin);
   const auth = await authenticateRequest(c.req.raw, c.env, { conversationId: requested });
   if (!auth.ok) return refuse(c, auth);
   const { principal } = auth;
+  const requestId = c.get('requestId');
+  const conversation = requested ?? principal.conversation ?? newConversationId();
+  const ids = { requestId, subject: principal.subject, conversation };
+  // Every authenticated attempt counts, whatever becomes of it: a client looping on a bad request is throttled too.
+  await enforceRateLimit(c.env, 'CONNECT_RATE_LIMITER', principal.subject, ids);
+  const options = parseConnectOptions((name) => c.req.query(name), c.env);
+  logEvent('connect', { ...ids, credential: principal.kind, resume: options.lastSeq !== null });
   return forwardUpgrade(c.env, c.req.raw, {
-    conversationId: requested ?? principal.conversation ?? newConversationId(),
+    conversationId: conversation,
     subject: principal.subject,
     constraints: principal.constraints ?? null,
     tokenId: principal.tokenId ?? null,
     subprotocol: auth.subprotocol ?? null,
+    requestId,
     ...options,
   });
 }
@@ -110,8 +141,18 @@ app.get('/v1/conversations/:id', async (c) => {
 
 app.notFound((c) => errorResponse(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
 
-app.onError((err) => {
-  if (err instanceof RelayHttpError) return errorResponse(err.status, err.code, err.message, err.headers);
+app.onError((err, c) => {
+  if (err instanceof RelayHttpError) {
+    if (err.status >= 400 && err.status !== 429) {
+      logEvent('refused', {
+        requestId: c.get('requestId'),
+        path: c.req.path,
+        status: err.status,
+        code: err.code,
+      });
+    }
+    return errorResponse(err.status, err.code, err.message, err.headers);
+  }
   if (err instanceof HTTPException) return errorResponse(err.status, errorCodeFor(err.status), err.message);
   if (err instanceof TokenRequestError) return errorResponse(400, err.code, err.message);
   if (err instanceof ClientAuthConfigError) {

@@ -11,6 +11,12 @@ declare namespace Cloudflare {
     RELAY_API_KEYS?: string;
     /** HS256 secret for client tokens, at least 32 bytes. */
     RELAY_TOKEN_SECRET?: string;
+    /** The secret RELAY_TOKEN_SECRET replaced: tokens it signed still verify until they expire (≤ 1 h). */
+    RELAY_TOKEN_SECRET_PREVIOUS?: string;
+    /** A second service-account key, tried when Google rejects the first (staged before the first is revoked). */
+    GOOGLE_SERVICE_ACCOUNT_KEY_NEXT?: string;
+    /** Optional Workers Analytics Engine dataset for usage (`[[analytics_engine_datasets]]`). */
+    USAGE_ANALYTICS?: AnalyticsEngineDataset;
     /** Comma-separated browser origins allowed to connect ("*" for any); default: the relay's own origin. */
     ALLOWED_ORIGINS?: string;
   }

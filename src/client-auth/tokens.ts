@@ -120,27 +120,45 @@ function joseFailure(error: unknown): AuthFailure {
 }
 
 /**
+ * The secret RELAY_TOKEN_SECRET replaced, during a rotation: tokens it signed verify until they expire (an hour at
+ * most), so rotating never cuts off a client holding one. Never used to sign. Ignored when shorter than required.
+ */
+function previousSecretKey(env: { RELAY_TOKEN_SECRET_PREVIOUS?: string }): Uint8Array | null {
+  const secret = env.RELAY_TOKEN_SECRET_PREVIOUS;
+  if (!secret) return null;
+  const key = new TextEncoder().encode(secret);
+  return key.byteLength >= MIN_TOKEN_SECRET_BYTES ? key : null;
+}
+
+/**
  * Verifies a client token: HS256 only (so `none`, RS256 and every other alg, and thus RS/HS key confusion, are
  * refused before any key is used), issuer, audience, `typ`, expiry with no clock tolerance, and a lifetime of at
  * most an hour. Returns the principal or a 401 failure; throws `ClientAuthConfigError` if the secret is unusable.
  */
 export async function verifyClientToken(
-  env: { RELAY_TOKEN_SECRET?: string },
+  env: { RELAY_TOKEN_SECRET?: string; RELAY_TOKEN_SECRET_PREVIOUS?: string },
   token: string,
 ): Promise<{ ok: true; principal: Principal } | AuthFailure> {
   const key = tokenSecretKey(env);
+  const options = {
+    algorithms: [TOKEN_ALGORITHM],
+    issuer: TOKEN_ISSUER,
+    audience: TOKEN_AUDIENCE,
+    typ: 'JWT',
+    maxTokenAge: MAX_TOKEN_TTL_SECONDS,
+    requiredClaims: ['sub', 'exp', 'iat', 'conv'],
+  };
   let payload: Record<string, unknown>;
   try {
-    ({ payload } = await jwtVerify(token, key, {
-      algorithms: [TOKEN_ALGORITHM],
-      issuer: TOKEN_ISSUER,
-      audience: TOKEN_AUDIENCE,
-      typ: 'JWT',
-      maxTokenAge: MAX_TOKEN_TTL_SECONDS,
-      requiredClaims: ['sub', 'exp', 'iat', 'conv'],
-    }));
+    ({ payload } = await jwtVerify(token, key, options));
   } catch (error) {
-    return joseFailure(error);
+    const previous = previousSecretKey(env);
+    if (!previous || !(error instanceof errors.JWSSignatureVerificationFailed)) return joseFailure(error);
+    try {
+      ({ payload } = await jwtVerify(token, previous, options));
+    } catch (again) {
+      return joseFailure(again);
+    }
   }
   const { sub, conv, exp, iat, jti } = payload;
   const constraints = parseConstraints(payload);

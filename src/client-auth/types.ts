@@ -10,6 +10,8 @@ export interface ClientAuthEnv {
   RELAY_API_KEYS?: string;
   /** Secret. HMAC key (≥ 32 bytes of UTF-8) for client tokens. */
   RELAY_TOKEN_SECRET?: string;
+  /** Secret, during a rotation: the key RELAY_TOKEN_SECRET replaced; verifies (never signs) until tokens expire. */
+  RELAY_TOKEN_SECRET_PREVIOUS?: string;
   /** Var. Comma-separated origins allowed to open sockets, or `*`; unset = same origin only. */
   ALLOWED_ORIGINS?: string;
 }

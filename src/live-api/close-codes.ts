@@ -29,6 +29,10 @@ export const CloseCode = {
   SessionExpired: 4003,
   /** Google's connection was lost and could not be resumed within the reconnect budget. */
   ResumptionFailed: 4004,
+  /** The client did not send `setup` within SETUP_TIMEOUT_MS of connecting (reason starts `setup_timeout:`). */
+  SetupTimeout: 4005,
+  /** The client sent nothing for CLIENT_IDLE_TIMEOUT_MS; the upstream session ended (reason `idle_timeout:`). */
+  IdleTimeout: 4006,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

@@ -23,6 +23,8 @@ export interface ConnectInfo extends ConnectOptions {
   dialect?: Dialect;
   /** An ephemeral token with no uses left: its setup must resume this conversation's session. */
   resumeOnly?: boolean;
+  /** The Worker's request id (Cloudflare's ray id), so the object's log lines join the Worker's. */
+  requestId?: string | null;
 }
 
 export const CONNECT_INFO_HEADER = 'x-relay-connect';
@@ -107,6 +109,7 @@ function isConnectInfo(v: unknown): v is ConnectInfo {
     isNullableString(v.subprotocol) &&
     (v.dialect === undefined || v.dialect === 'vertex' || v.dialect === 'gemini') &&
     (v.resumeOnly === undefined || typeof v.resumeOnly === 'boolean') &&
+    (v.requestId === undefined || isNullableString(v.requestId)) &&
     typeof v.relayEvents === 'boolean' &&
     typeof v.binaryOut === 'boolean' &&
     typeof v.contextCompression === 'boolean' &&

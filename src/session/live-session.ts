@@ -38,6 +38,10 @@ import { SessionStore } from './store';
 import type { ClientOrigin } from '../upstream/resumption';
 import { byteLength, frameText } from '../upstream/socket';
 import { UpstreamLink } from '../upstream/link';
+import { SessionLimits } from '../tenancy/session-limits';
+import { UsageMeter } from '../usage/meter';
+import { presentUsage } from '../usage/totals';
+import { logEvent, type LogValue } from '../ops/log';
 
 export type Phase = 'idle' | 'linking' | 'live' | 'grace';
 
@@ -87,11 +91,32 @@ export class LiveSession extends DurableObject<Env> {
   private handlesIssued = 0;
   /** Bytes sent to the current client since it last sent anything. */
   private unanswered = 0;
+  // Operations hooks (src/tenancy, src/usage, src/ops): limits, usage and the ids every log line carries.
+  private limits: SessionLimits;
+  private usage!: UsageMeter;
+  private logIds: { conversation: string | null; subject: string | null; requestId: string | null } = {
+    conversation: null,
+    subject: null,
+    requestId: null,
+  };
+  private linkStartedAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     void ctx.blockConcurrencyWhile(async () => {
       this.store = await SessionStore.load(ctx.storage);
+      this.usage = new UsageMeter(this.store.record, () => this.store.touch('usage', 'usageReported'));
+    });
+    this.limits = new SessionLimits(() => this.env, ctx.storage, {
+      expire: (ws, close) => {
+        if (ws === this.current) this.failClient(ws, close);
+      },
+      context: () => this.logContext(),
+      meter: () => this.usage,
+      owner: () => {
+        const meta = this.store.record.meta;
+        return meta && { subject: meta.owner, conversation: meta.conversationId };
+      },
     });
     // After a wake from hibernation the sockets are back but memory is new: find the current client again.
     for (const ws of ctx.getWebSockets('client')) {
@@ -113,6 +138,13 @@ export class LiveSession extends DurableObject<Env> {
     if (meta && meta.owner !== info.subject) {
       return errorResponse(403, 'not_owner', 'this conversation belongs to another subject');
     }
+    this.logIds = {
+      conversation: info.conversationId,
+      subject: info.subject,
+      requestId: info.requestId ?? null,
+    };
+    const refused = await this.limits.admit(info.subject, info.conversationId);
+    if (refused) return refused;
     if (!meta) {
       this.store.set(
         { meta: { conversationId: info.conversationId, owner: info.subject, createdAt: Date.now() } },
@@ -131,6 +163,7 @@ export class LiveSession extends DurableObject<Env> {
       retired: false,
     });
     this.current = pair[1];
+    this.limits.clientConnected();
     if (this.phase === 'grace') this.enter(this.setupFrame ? 'live' : 'linking');
     const headers = new Headers({ 'X-Conversation-Id': info.conversationId });
     if (info.subprotocol) headers.set('Sec-WebSocket-Protocol', info.subprotocol);
@@ -169,6 +202,7 @@ export class LiveSession extends DurableObject<Env> {
         createdAt: new Date(meta.createdAt).toISOString(),
         lastActivityAt: new Date(record.lastActivityAt || meta.createdAt).toISOString(),
         counters: record.counters,
+        usage: presentUsage(this.usage.totals),
         audio: {
           batchMs: this.batchDurations.snapshot(),
           window: [...this.audioInputs.values()].at(-1)?.options ?? null,
@@ -182,6 +216,7 @@ export class LiveSession extends DurableObject<Env> {
     // relay closed a client for an error. (Not readyState: a client's own close makes it CLOSING while frames it
     // sent before are still being delivered, and those count.)
     if (ws !== this.current) return;
+    this.limits.clientMessage();
     const bytes = byteLength(data);
     count(this.counters.clientIn, bytes);
     this.store.record.lastActivityAt = Date.now();
@@ -229,7 +264,11 @@ export class LiveSession extends DurableObject<Env> {
     if (ws !== this.current) return;
     this.current = null;
     this.clearSessionTimer();
-    if (!this.link) return this.store.flush();
+    this.limits.clientGone();
+    if (!this.link) {
+      this.limits.release();
+      return this.store.flush();
+    }
     // A close frame without a status code (1005) is as deliberate as 1000: Google's SDK's session.close() sends
     // one. Only an abnormal drop (1006: no close frame, network error) waits for the client to come back.
     if (code === CloseCode.Normal || code === 1005) this.endLink(CloseCode.Normal, 'client closed');
@@ -239,6 +278,13 @@ export class LiveSession extends DurableObject<Env> {
 
   override async webSocketError(ws: WebSocket): Promise<void> {
     await this.webSocketClose(ws, 1006);
+  }
+
+  /** The setup deadline (SessionLimits): an alarm, so a client that has not sent setup yet may hibernate. */
+  override async alarm(): Promise<void> {
+    const ws = this.current;
+    if (ws && !this.attachmentOf(ws).setupSent)
+      this.limits.setupDeadline(ws, this.attachmentOf(ws).connectedAt);
   }
 
   /** The one place the phase changes; it owns the grace timer. */
@@ -272,6 +318,7 @@ export class LiveSession extends DurableObject<Env> {
       this.logLinkEnd(closedBy, code, reason);
     }
     this.store.set({ lastSeq: this.feed?.lastSeq ?? 0, counters: this.counters }, 'now');
+    if (!this.current) this.limits.release();
   }
 
   private onSetup(ws: WebSocket, attachment: Attachment, requested: JsonObject): void {
@@ -293,7 +340,9 @@ export class LiveSession extends DurableObject<Env> {
       );
     }
     this.armSessionLimit(ws, attachment);
+    this.limits.setupReceived(ws);
     this.attach(ws, { ...attachment, setupSent: true });
+    logEvent('setup', { ...this.logContext(), model: model.id, rejoined: this.link !== null });
     this.clientWantsUpdates = setup.sessionResumption !== undefined;
     if (this.link) {
       // The conversation is still up (the client came back within the grace period): no new upstream. Its
@@ -319,7 +368,10 @@ export class LiveSession extends DurableObject<Env> {
       },
       {
         message: (data, parsed, kind, first) => this.onServerMessage(data, parsed, kind, first),
-        connected: () => void this.counters.upstreamConnections++,
+        connected: () => {
+          this.counters.upstreamConnections++;
+          logEvent('upstream_open', { ...this.logContext(), connection: this.link?.connections ?? 0 });
+        },
         sent: (bytes) => count(this.counters.upstreamOut, bytes),
         handle: (google) => this.onHandle(google),
         notice: (event) => this.onLinkNotice(event),
@@ -327,6 +379,7 @@ export class LiveSession extends DurableObject<Env> {
       },
     );
     this.enter('linking');
+    this.linkStartedAt = Date.now();
     this.link.start();
   }
 
@@ -448,6 +501,7 @@ export class LiveSession extends DurableObject<Env> {
     if (!input) {
       input = new AudioInput(attachment.audio, (batch, completes) => {
         this.batchDurations.record(batch.durationMs);
+        this.usage.audioSent(batch.durationMs);
         this.counters.upstreamAudioBatches++;
         this.link?.send(batch.message, completes);
       });
@@ -472,8 +526,10 @@ export class LiveSession extends DurableObject<Env> {
     count(this.counters.upstreamIn, byteLength(data));
     countKind(this.counters.serverMessagesByKind, kind);
     this.store.touch('counters', 'lastActivityAt');
+    if (parsed) this.usage.serverMessage(parsed);
     if (kind === 'setupComplete') {
       if (!first) return; // a resumed connection's setupComplete: the client already has one
+      logEvent('upstream_ready', { ...this.logContext(), setupMs: Date.now() - this.linkStartedAt });
       this.setupFrame = data;
       if (this.phase === 'linking') this.enter('live');
       const client = this.client();
@@ -512,6 +568,8 @@ export class LiveSession extends DurableObject<Env> {
 
   private onLinkNotice(event: Record<string, string | number | boolean>): void {
     if (event.event === 'resumed' || event.event === 'session_restarted') this.counters.resumptions++;
+    const { event: kind, ...details } = event;
+    logEvent('resumption', { ...this.logContext(), kind: String(kind), ...details });
     // The link resumes from a handle taken before the turn in progress: the model will produce that output
     // again. The client is told the cut turn ended (`interrupted`, what a voice client already handles by
     // flushing playback) before anything of the new connection arrives, so it never gets the same output twice
@@ -652,7 +710,10 @@ export class LiveSession extends DurableObject<Env> {
   /** Retires a replaced socket: it never hears from the conversation again, and its frames are dropped. */
   private retire(ws: WebSocket, code: number, reason: string): void {
     this.attach(ws, { ...this.attachmentOf(ws), retired: true });
-    if (ws === this.current) this.current = null;
+    if (ws === this.current) {
+      this.current = null;
+      this.limits.clientGone();
+    }
     this.closeAudio(ws);
     safeClose(ws, code, reason);
   }
@@ -700,22 +761,29 @@ export class LiveSession extends DurableObject<Env> {
     return ws && this.attachmentOf(ws).setupSent ? ws : null;
   }
 
-  /** One structured line per link: ids, model, codes and counts, never content or credentials. */
+  /** One structured line per link: ids, model, codes, durations and counts, never content or credentials. */
   private logLinkEnd(closedBy: 'relay' | 'upstream', code: number, reason: string): void {
     const { clientIn, upstreamOut, upstreamIn, clientOut, resumptions } = this.counters;
-    console.log(
-      JSON.stringify({
-        event: 'upstream_closed',
-        closedBy,
-        code,
-        reason,
-        model: this.model,
-        clientIn,
-        upstreamOut,
-        upstreamIn,
-        clientOut,
-        resumptions,
-      }),
-    );
+    logEvent('upstream_closed', {
+      ...this.logContext(),
+      closedBy,
+      code,
+      reason,
+      durationMs: Date.now() - this.linkStartedAt,
+      model: this.model,
+      clientInMessages: clientIn.messages,
+      clientInBytes: clientIn.bytes,
+      upstreamOutBytes: upstreamOut.bytes,
+      upstreamInBytes: upstreamIn.bytes,
+      clientOutBytes: clientOut.bytes,
+      resumptions,
+    });
+  }
+
+  private logContext(): Record<string, LogValue> {
+    return {
+      ...this.logIds,
+      conversation: this.logIds.conversation ?? this.store.record.meta?.conversationId,
+    };
   }
 }

@@ -5,6 +5,7 @@
 // handle up to a second old, which the upstream outbox (still unacknowledged frames) does not cover — the
 // conversation continues, with up to that second of input missing from the model's state.
 import { newCounters, type Counters } from './counters';
+import { emptyUsage, type UsageTotals } from '../usage/totals';
 
 interface Meta {
   conversationId: string;
@@ -31,6 +32,9 @@ export interface ConversationRecord {
   issuedHandles: IssuedHandle[];
   /** When each client token first set up this conversation (ms): `maxSessionSeconds` counts from there. */
   tokenStarts: Record<string, number>;
+  /** Billable usage so far, and the part of it already reported to the subject's ledger (src/usage/). */
+  usage: UsageTotals;
+  usageReported: UsageTotals;
 }
 
 const KEYS = [
@@ -42,6 +46,8 @@ const KEYS = [
   'handle',
   'issuedHandles',
   'tokenStarts',
+  'usage',
+  'usageReported',
 ] as const satisfies ReadonlyArray<keyof ConversationRecord>;
 type Key = (typeof KEYS)[number];
 
@@ -61,6 +67,8 @@ function emptyRecord(): ConversationRecord {
     handle: null,
     issuedHandles: [],
     tokenStarts: {},
+    usage: emptyUsage(),
+    usageReported: emptyUsage(),
   };
 }
 

@@ -27,8 +27,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** `relayVars`: extra relay vars, e.g. ALLOWED_ORIGINS for a page served from another origin. */
-export async function startTestStack(relayVars: Record<string, string> = {}): Promise<TestStack> {
+export async function startTestStack(vars: Record<string, string> = {}): Promise<TestStack> {
   const dir = mkdtempSync(join(tmpdir(), 'relay-page-test-'));
   const stack = startLocalStack({
     relayPort: await freePort(),
@@ -36,7 +35,7 @@ export async function startTestStack(relayVars: Record<string, string> = {}): Pr
     dir,
     persistTo: join(dir, 'state'),
     stdio: 'pipe',
-    relayVars,
+    vars,
   });
   const stop = async () => {
     await stack.stop();
