@@ -17,6 +17,7 @@ declare namespace Cloudflare {
 		ALLOWED_MODELS: string;
 		AUDIO_BATCH_WINDOW_MS: string;
 		AUDIO_BATCH_HOLD_MS: string;
+		AUDIO_BATCH_MIN_MS: string;
 		AUDIO_INPUT_RATE: string;
 		CLIENT_RESUME_GRACE_MS: string;
 		CLIENT_UNANSWERED_LIMIT_BYTES: string;
