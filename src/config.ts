@@ -2,12 +2,83 @@
 import { CloseCode, RelayClose } from './live-api/close-codes';
 import { modelId, vertexModelName } from './live-api/protocol';
 
-/** How long the upstream may take from connect to setupComplete (var UPSTREAM_SETUP_TIMEOUT_MS) before 1014. */
-const DEFAULT_UPSTREAM_SETUP_TIMEOUT_MS = 15_000;
+/** The numeric vars of a conversation's life, parsed once per env (README "Configuration"). */
+export interface RelayConfig {
+  /** CLIENT_RESUME_GRACE_MS: how long a dropped client's upstream waits for it. */
+  resumeGraceMs: number;
+  /** RESUMPTION_HANDLE_TTL_MS: how long a stored handle is tried. */
+  handleTtlMs: number;
+  /** UPSTREAM_SETUP_TIMEOUT_MS: connect → setupComplete before 1014 (first connection) or a reconnect. */
+  upstreamSetupTimeoutMs: number;
+  /** CLIENT_UNANSWERED_LIMIT_BYTES: sent to a silent client before 1013. */
+  unansweredLimitBytes: number;
+  /** SETUP_TIMEOUT_MS: client connect → its setup. */
+  setupTimeoutMs: number;
+  /** CLIENT_IDLE_TIMEOUT_MS: no client message for this long ends the session. */
+  idleTimeoutMs: number;
+  /** CONVERSATION_LEASE_MS: a conversation's slot in its subject's ledger (at least 300 ms). */
+  leaseMs: number;
+  /** MAX_CONVERSATIONS_PER_SUBJECT: the default concurrency limit of a subject. */
+  maxConversationsPerSubject: number;
+}
 
-export function upstreamSetupTimeoutMs(env: Env): number {
-  const value = Number(env.UPSTREAM_SETUP_TIMEOUT_MS);
-  return Number.isSafeInteger(value) && value > 0 ? value : DEFAULT_UPSTREAM_SETUP_TIMEOUT_MS;
+const DEFAULTS: RelayConfig = {
+  resumeGraceMs: 30_000,
+  handleTtlMs: 10 * 60_000,
+  upstreamSetupTimeoutMs: 15_000,
+  unansweredLimitBytes: 16 * 1024 * 1024,
+  setupTimeoutMs: 10_000,
+  idleTimeoutMs: 300_000,
+  leaseMs: 60_000,
+  maxConversationsPerSubject: 100,
+};
+/** Shortest lease: renewals (a third of it) must stay well apart from each other. */
+const MIN_LEASE_MS = 300;
+
+/** A positive integer var of plain digits; unset, empty or malformed → the default (logged once, never fatal). */
+function positiveInt(name: string, value: unknown, fallback: number, min = 1): number {
+  if (value === undefined || value === '') return fallback;
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\d{1,15}$/.test(value)
+        ? Number(value)
+        : NaN;
+  if (Number.isSafeInteger(n) && n >= min) return n;
+  console.warn(JSON.stringify({ event: 'config_invalid', var: name, using: fallback }));
+  return fallback;
+}
+
+const configs = new WeakMap<Env, RelayConfig>();
+
+/** Every numeric var parsed once per env object (an isolate keeps its env), then served from memory. */
+export function readConfig(env: Env): RelayConfig {
+  let config = configs.get(env);
+  if (config) return config;
+  config = {
+    resumeGraceMs: positiveInt('CLIENT_RESUME_GRACE_MS', env.CLIENT_RESUME_GRACE_MS, DEFAULTS.resumeGraceMs),
+    handleTtlMs: positiveInt('RESUMPTION_HANDLE_TTL_MS', env.RESUMPTION_HANDLE_TTL_MS, DEFAULTS.handleTtlMs),
+    upstreamSetupTimeoutMs: positiveInt(
+      'UPSTREAM_SETUP_TIMEOUT_MS',
+      env.UPSTREAM_SETUP_TIMEOUT_MS,
+      DEFAULTS.upstreamSetupTimeoutMs,
+    ),
+    unansweredLimitBytes: positiveInt(
+      'CLIENT_UNANSWERED_LIMIT_BYTES',
+      env.CLIENT_UNANSWERED_LIMIT_BYTES,
+      DEFAULTS.unansweredLimitBytes,
+    ),
+    setupTimeoutMs: positiveInt('SETUP_TIMEOUT_MS', env.SETUP_TIMEOUT_MS, DEFAULTS.setupTimeoutMs),
+    idleTimeoutMs: positiveInt('CLIENT_IDLE_TIMEOUT_MS', env.CLIENT_IDLE_TIMEOUT_MS, DEFAULTS.idleTimeoutMs),
+    leaseMs: positiveInt('CONVERSATION_LEASE_MS', env.CONVERSATION_LEASE_MS, DEFAULTS.leaseMs, MIN_LEASE_MS),
+    maxConversationsPerSubject: positiveInt(
+      'MAX_CONVERSATIONS_PER_SUBJECT',
+      env.MAX_CONVERSATIONS_PER_SUBJECT,
+      DEFAULTS.maxConversationsPerSubject,
+    ),
+  };
+  configs.set(env, config);
+  return config;
 }
 
 const VERTEX_PATH = '/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent';

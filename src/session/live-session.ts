@@ -20,7 +20,7 @@ import { usesExhausted } from '../client-auth/ephemeral-tokens';
 import { translateClientToVertex, translateServerToGemini } from '../live-api/gemini-dialect';
 import { ClientFeed, relayEvent, splitAudio } from './client-feed';
 import { CloseCode, RelayClose, safeClose } from '../live-api/close-codes';
-import { resolveModel } from '../config';
+import { readConfig, resolveModel } from '../config';
 import { MAX_CLIENT_FRAME_BYTES } from '../limits';
 import { count, countKind } from './counters';
 import { TextHistory } from './history';
@@ -58,9 +58,6 @@ export type StatusResult =
   | { ok: true; status: Record<string, unknown> }
   | { ok: false; httpStatus: 403 | 404; code: string; message: string };
 
-const DEFAULT_GRACE_MS = 30_000;
-const DEFAULT_HANDLE_TTL_MS = 10 * 60_000;
-const DEFAULT_UNANSWERED_LIMIT_BYTES = 16 * 1024 * 1024;
 const INTERRUPTED = JSON.stringify({ serverContent: { interrupted: true } });
 
 export class LiveSession extends DurableObject<Env> {
@@ -297,7 +294,7 @@ export class LiveSession extends DurableObject<Env> {
       this.graceTimer = null;
     }
     if (next === 'grace') {
-      const grace = Number(this.env.CLIENT_RESUME_GRACE_MS ?? DEFAULT_GRACE_MS);
+      const grace = readConfig(this.env).resumeGraceMs;
       this.graceTimer = setTimeout(() => {
         this.graceTimer = null;
         this.endLink(CloseCode.Normal, 'client did not come back');
@@ -415,7 +412,7 @@ export class LiveSession extends DurableObject<Env> {
   /** The stored handle resumes the conversation after the grace period or a restart, while it is fresh. */
   private storedHandle(): string | null {
     const stored = this.store.record.handle;
-    const ttl = Number(this.env.RESUMPTION_HANDLE_TTL_MS ?? DEFAULT_HANDLE_TTL_MS);
+    const ttl = readConfig(this.env).handleTtlMs;
     return stored && Date.now() - stored.at < ttl ? stored.google : null;
   }
 
@@ -692,8 +689,7 @@ export class LiveSession extends DurableObject<Env> {
   }
 
   private get unansweredLimit(): number {
-    const value = Number(this.env.CLIENT_UNANSWERED_LIMIT_BYTES);
-    return Number.isSafeInteger(value) && value > 0 ? value : DEFAULT_UNANSWERED_LIMIT_BYTES;
+    return readConfig(this.env).unansweredLimitBytes;
   }
 
   private onLinkFailed(close: RelayClose): void {

@@ -1,34 +1,23 @@
 // Limits per tenant (a subject: the API key's name, shared by the tokens it mints) and per connection, from
 // documented vars with defaults (README "Operating the relay"). Every refusal names its limit and a machine code.
 import { CloseCode, RelayClose } from '../live-api/close-codes';
-
-const DEFAULT_SETUP_TIMEOUT_MS = 10_000;
-const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
-const DEFAULT_MAX_CONVERSATIONS = 100;
-const DEFAULT_LEASE_MS = 60_000;
-/** Shortest lease: renewals (a third of it) must stay well apart from each other. */
-const MIN_LEASE_MS = 300;
+import { readConfig } from '../config';
 
 export interface SubjectLimits {
   /** Conversations active at once (a client connected or an upstream open), across every conversation object. */
   maxConversations: number;
 }
 
-function positiveInt(value: string | undefined, fallback: number, min = 1): number {
-  const n = Number(value);
-  return value !== undefined && value !== '' && Number.isSafeInteger(n) && n >= min ? n : fallback;
-}
-
 export function setupTimeoutMs(env: Env): number {
-  return positiveInt(env.SETUP_TIMEOUT_MS, DEFAULT_SETUP_TIMEOUT_MS);
+  return readConfig(env).setupTimeoutMs;
 }
 
 export function idleTimeoutMs(env: Env): number {
-  return positiveInt(env.CLIENT_IDLE_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS);
+  return readConfig(env).idleTimeoutMs;
 }
 
 export function leaseMs(env: Env): number {
-  return positiveInt(env.CONVERSATION_LEASE_MS, DEFAULT_LEASE_MS, MIN_LEASE_MS);
+  return readConfig(env).leaseMs;
 }
 
 /** A var that cannot be read: the operator must fix it (the message names it, never a secret). */
@@ -42,7 +31,7 @@ export class LimitsConfigError extends Error {
  * limit silently falling back to the default would be worse than a loud refusal.
  */
 export function limitsFor(env: Env, subject: string): SubjectLimits {
-  const base = positiveInt(env.MAX_CONVERSATIONS_PER_SUBJECT, DEFAULT_MAX_CONVERSATIONS);
+  const base = readConfig(env).maxConversationsPerSubject;
   const raw = env.SUBJECT_LIMITS;
   if (!raw) return { maxConversations: base };
   let parsed: unknown;

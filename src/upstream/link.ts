@@ -11,7 +11,7 @@
 // Every socket is a Connection, opened by `open` and closed by `dispose` only, so a refused, superseded or
 // replaced socket is never left open and never mistaken for the current one (events are matched by identity).
 import { CloseCode, RelayClose, clientCloseForUpstream, safeClose } from '../live-api/close-codes';
-import { upstreamSetupTimeoutMs, upstreamUrl } from '../config';
+import { readConfig, upstreamUrl } from '../config';
 import { isObject, serverMessageKind, type Json, type JsonObject } from '../live-api/protocol';
 import { RetryBudget } from '../util/retry';
 import {
@@ -212,7 +212,7 @@ export class UpstreamLink {
     this.events.sent(setup.length);
     connection.setupTimer = setTimeout(
       () => this.onSetupTimeout(connection),
-      upstreamSetupTimeoutMs(this.env),
+      readConfig(this.env).upstreamSetupTimeoutMs,
     );
   }
 
@@ -227,7 +227,7 @@ export class UpstreamLink {
 
   private onSetupTimeout(connection: Connection): void {
     if (connection !== this.current || connection.setupComplete || this.state === 'closed') return;
-    const reason = `upstream did not complete setup within ${upstreamSetupTimeoutMs(this.env)} ms`;
+    const reason = `upstream did not complete setup within ${readConfig(this.env).upstreamSetupTimeoutMs} ms`;
     if (!this.everLive) return this.fail(new RelayClose(CloseCode.BadGateway, reason));
     this.lost(connection, reason);
   }
