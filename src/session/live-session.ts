@@ -17,8 +17,9 @@ import { pcmRateOf } from '../audio/batcher';
 import { Histogram } from '../util/histogram';
 import { enforceSetupConstraints } from '../client-auth';
 import { usesExhausted } from '../client-auth/ephemeral-tokens';
-import { translateClientToVertex, translateServerToGemini } from '../live-api/gemini-dialect';
-import { ClientFeed, relayEvent, splitAudio } from './client-feed';
+import { translateClientToVertex } from '../live-api/gemini-dialect';
+import { ClientChannel } from './client-channel';
+import { ClientFeed } from './client-feed';
 import { CloseCode, RelayClose, safeClose } from '../live-api/close-codes';
 import { readConfig, resolveModel } from '../config';
 import { MAX_CLIENT_FRAME_BYTES } from '../limits';
@@ -34,9 +35,10 @@ import {
   type JsonObject,
 } from '../live-api/protocol';
 import { FloodGuard } from './rate-limit';
+import { RelayHandles } from './handles';
 import { SessionStore } from './store';
 import type { ClientOrigin } from '../upstream/resumption';
-import { byteLength, frameText } from '../upstream/socket';
+import { byteLength } from '../upstream/socket';
 import { UpstreamLink } from '../upstream/link';
 import { SessionLimits } from '../tenancy/session-limits';
 import { UsageMeter } from '../usage/meter';
@@ -72,7 +74,6 @@ export class LiveSession extends DurableObject<Env> {
   private clientWantsUpdates = false;
   /** Model output was forwarded and its turn has not ended: a resume from an earlier handle cuts it. */
   private turnOpen = false;
-  private turnEndedSinceHandle = false;
   private history = new TextHistory();
   /** Audio input per client socket: frames a replaced socket buffered keep their own batch and order. */
   private audioInputs = new Map<WebSocket, AudioInput>();
@@ -84,10 +85,8 @@ export class LiveSession extends DurableObject<Env> {
   private sessionTimer: ReturnType<typeof setTimeout> | null = null;
   private flood = new FloodGuard();
   private batchDurations = new Histogram();
-  private handlePrefix = crypto.randomUUID().replaceAll('-', '');
-  private handlesIssued = 0;
-  /** Bytes sent to the current client since it last sent anything. */
-  private unanswered = 0;
+  private handles!: RelayHandles;
+  private readonly channel: ClientChannel;
   // Operations hooks (src/tenancy, src/usage, src/ops): limits, usage and the ids every log line carries.
   private limits: SessionLimits;
   private usage!: UsageMeter;
@@ -100,8 +99,18 @@ export class LiveSession extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.channel = new ClientChannel(
+      () => this.counters,
+      () => readConfig(this.env).unansweredLimitBytes,
+      // Not from inside the send path (it may be a link callback): close once the current work is done.
+      (ws, close) =>
+        queueMicrotask(() => {
+          if (ws === this.current) this.failClient(ws, close);
+        }),
+    );
     void ctx.blockConcurrencyWhile(async () => {
       this.store = await SessionStore.load(ctx.storage);
+      this.handles = new RelayHandles(this.store, () => readConfig(this.env).handleTtlMs);
       this.usage = new UsageMeter(this.store.record, () => this.store.touch('usage', 'usageReported'));
     });
     this.limits = new SessionLimits(() => this.env, ctx.storage, {
@@ -217,7 +226,7 @@ export class LiveSession extends DurableObject<Env> {
     const bytes = byteLength(data);
     count(this.counters.clientIn, bytes);
     this.store.record.lastActivityAt = Date.now();
-    this.unanswered = 0;
+    this.channel.heard();
     try {
       const flooded = this.flood.take(bytes);
       if (flooded) {
@@ -328,7 +337,7 @@ export class LiveSession extends DurableObject<Env> {
       if (!allowed.ok) throw new RelayClose(CloseCode.PolicyViolation, allowed.message);
       setup = allowed.setup as JsonObject;
     }
-    const clientHandle = this.clientHandle(setup);
+    const clientHandle = this.handles.resolve(setup);
     if (attachment.resumeOnly && clientHandle === null) throw usesExhausted();
     if (this.link && model.id !== this.model) {
       throw new RelayClose(
@@ -344,7 +353,8 @@ export class LiveSession extends DurableObject<Env> {
     if (this.link) {
       // The conversation is still up (the client came back within the grace period): no new upstream. Its
       // setupComplete goes to this client now, or when it arrives.
-      if (this.setupFrame) this.deliverSetupComplete(ws, this.attachmentOf(ws), this.setupFrame, true);
+      if (this.setupFrame)
+        this.channel.deliverSetupComplete(ws, this.attachmentOf(ws), this.setupFrame, this.feed!, true);
       return;
     }
     this.model = model.id;
@@ -360,7 +370,7 @@ export class LiveSession extends DurableObject<Env> {
       this.env,
       {
         setup: upstreamSetup,
-        handle: clientHandle ?? this.storedHandle(),
+        handle: clientHandle ?? this.handles.stored(),
         history: () => this.history.seed(),
       },
       {
@@ -370,7 +380,7 @@ export class LiveSession extends DurableObject<Env> {
           logEvent('upstream_open', { ...this.logContext(), connection: this.link?.connections ?? 0 });
         },
         sent: (bytes) => count(this.counters.upstreamOut, bytes),
-        handle: (google) => this.onHandle(google),
+        handle: (google) => this.handles.remember(google),
         notice: (event) => this.onLinkNotice(event),
         failed: (close) => this.onLinkFailed(close),
       },
@@ -378,42 +388,6 @@ export class LiveSession extends DurableObject<Env> {
     this.enter('linking');
     this.linkStartedAt = Date.now();
     this.link.start();
-  }
-
-  /**
-   * The Google handle behind a handle the client presents. Handles belong to the relay: a client only ever sees
-   * relay handles, and one is accepted only in the conversation it was issued for; anything else is refused
-   * before an upstream opens (a raw Google handle would resume whichever conversation it came from).
-   */
-  private clientHandle(setup: JsonObject): string | null {
-    const config = setup.sessionResumption;
-    const handle = isObject(config) ? config.handle : undefined;
-    if (handle === undefined || handle === null || handle === '') return null;
-    const issued = typeof handle === 'string' ? this.store.findIssued(handle) : null;
-    if (!issued) {
-      throw new RelayClose(
-        CloseCode.PolicyViolation,
-        'setup.sessionResumption.handle was not issued by this relay for this conversation',
-      );
-    }
-    return issued.google;
-  }
-
-  /**
-   * Handles arrive several times a second while audio streams; they are written at most about once a second,
-   * except the first after a turn ended, which is written at once: a restart then loses no finished turn.
-   */
-  private onHandle(google: string | null): void {
-    const urgent = this.turnEndedSinceHandle || google === null;
-    this.turnEndedSinceHandle = false;
-    this.store.set({ handle: google ? { google, at: Date.now() } : null }, urgent ? 'now' : 'soon');
-  }
-
-  /** The stored handle resumes the conversation after the grace period or a restart, while it is fresh. */
-  private storedHandle(): string | null {
-    const stored = this.store.record.handle;
-    const ttl = readConfig(this.env).handleTtlMs;
-    return stored && Date.now() - stored.at < ttl ? stored.google : null;
   }
 
   /** `maxSessionSeconds` counts from the conversation's first setup under the token, across rejoins. */
@@ -530,7 +504,8 @@ export class LiveSession extends DurableObject<Env> {
       this.setupFrame = data;
       if (this.phase === 'linking') this.enter('live');
       const client = this.client();
-      if (client) this.deliverSetupComplete(client, this.attachmentOf(client), data, false);
+      if (client)
+        this.channel.deliverSetupComplete(client, this.attachmentOf(client), data, this.feed!, false);
       return;
     }
     // The relay handles goAway itself; resumption updates reach only clients that asked for them, in relay
@@ -547,7 +522,7 @@ export class LiveSession extends DurableObject<Env> {
   private forward(data: string | ArrayBuffer, parsed: JsonObject | null): void {
     this.feed!.record(data);
     const client = this.client();
-    if (client) this.send(client, this.attachmentOf(client), data, parsed);
+    if (client) this.channel.send(client, this.attachmentOf(client), data, parsed);
   }
 
   private trackTurn(parsed: JsonObject): void {
@@ -555,7 +530,7 @@ export class LiveSession extends DurableObject<Env> {
     if (isObject(content)) {
       if (content.turnComplete === true || content.interrupted === true) {
         this.turnOpen = false;
-        this.turnEndedSinceHandle = true;
+        this.handles.turnEndedNow();
       } else if (content.modelTurn !== undefined || content.outputTranscription !== undefined)
         this.turnOpen = true;
     } else if (parsed.toolCall !== undefined) {
@@ -578,7 +553,7 @@ export class LiveSession extends DurableObject<Env> {
       this.forward(INTERRUPTED, null);
     }
     const client = this.client();
-    if (client && this.attachmentOf(client).relayEvents) this.sendRaw(client, relayEvent(event));
+    if (client) this.channel.event(client, this.attachmentOf(client), event);
   }
 
   private inClientTerms(data: string | ArrayBuffer, parsed: JsonObject): [string | ArrayBuffer, JsonObject] {
@@ -586,9 +561,7 @@ export class LiveSession extends DurableObject<Env> {
     if (!isObject(update)) return [data, parsed];
     const rewritten: JsonObject = { ...update };
     if (typeof update.newHandle === 'string' && update.newHandle !== '') {
-      const relay = `rh.${this.handlePrefix}.${++this.handlesIssued}`;
-      this.store.issueHandle(update.newHandle, relay, Date.now());
-      rewritten.newHandle = relay;
+      rewritten.newHandle = this.handles.issue(update.newHandle);
     }
     if (update.lastConsumedClientMessageIndex !== undefined) {
       const client = this.client();
@@ -603,93 +576,6 @@ export class LiveSession extends DurableObject<Env> {
       typeof data === 'string' ? text : (new TextEncoder().encode(text).buffer as ArrayBuffer),
       message,
     ];
-  }
-
-  /** setupComplete, then (with relay events) `ready` and whatever the client missed since `last_seq`. */
-  private deliverSetupComplete(
-    ws: WebSocket,
-    attachment: Attachment,
-    frame: string | ArrayBuffer,
-    rejoined: boolean,
-  ): void {
-    this.send(ws, attachment, frame, null);
-    const feed = this.feed!;
-    const replay = attachment.lastSeq !== null ? feed.since(attachment.lastSeq) : { frames: [], gap: false };
-    if (attachment.relayEvents) {
-      const seq =
-        attachment.lastSeq !== null && !replay.gap
-          ? Math.min(attachment.lastSeq, feed.lastSeq)
-          : feed.lastSeq;
-      this.sendRaw(
-        ws,
-        relayEvent({
-          event: 'ready',
-          conversation: attachment.conversationId,
-          seq,
-          replayed: replay.frames.length,
-          gap: replay.gap,
-          rejoined,
-        }),
-      );
-    }
-    for (const data of replay.frames) this.send(ws, attachment, data, null);
-  }
-
-  private send(
-    ws: WebSocket,
-    attachment: Attachment,
-    data: string | ArrayBuffer,
-    parsed: JsonObject | null,
-  ): void {
-    if (attachment.dialect === 'gemini') [data, parsed] = translateServerToGemini(data, parsed);
-    if (attachment.binaryOut) {
-      const split = splitAudio(parsed ?? (JSON.parse(frameText(data)) as JsonObject));
-      if (split) {
-        let sent = 0;
-        for (const pcm of split.audio) sent += this.sendRaw(ws, pcm);
-        if (split.rest) sent += this.sendRaw(ws, split.rest);
-        this.counters.binaryBytesSaved += byteLength(data) - sent;
-        return;
-      }
-    }
-    // In binary-out mode binary frames are PCM only, so JSON goes as text.
-    this.sendRaw(ws, attachment.binaryOut ? frameText(data) : data);
-  }
-
-  private sendRaw(ws: WebSocket, data: string | ArrayBuffer | Uint8Array): number {
-    const bytes = typeof data === 'string' ? byteLength(data) : data.byteLength;
-    try {
-      ws.send(data);
-      count(this.counters.clientOut, bytes);
-    } catch {
-      // The client is gone; webSocketClose starts the grace period.
-    }
-    this.unanswered += bytes;
-    if (this.unanswered > this.unansweredLimit && ws === this.current) this.closeSilentClient(ws);
-    return bytes;
-  }
-
-  /**
-   * workerd exposes no `bufferedAmount` (cloudflare/workerd#988): what the relay hands `send` for a client that
-   * stopped reading piles up in memory with no signal. The bound the relay can see is what it sent since the
-   * client last sent anything — a live voice client streams its microphone, a text client types — so past
-   * CLIENT_UNANSWERED_LIMIT_BYTES (default 16 MiB, minutes of continuous model audio) the client is closed 1013
-   * and everything held for it is released.
-   */
-  private closeSilentClient(ws: WebSocket): void {
-    const mib = (this.unansweredLimit / 1024 / 1024).toFixed(1);
-    const close = new RelayClose(
-      CloseCode.TryAgainLater,
-      `client not keeping up: ${mib} MiB sent since it last sent anything; reconnect with last_seq`,
-    );
-    // Not from inside the send path (it may be a link callback): close once the current work is done.
-    queueMicrotask(() => {
-      if (ws === this.current) this.failClient(ws, close);
-    });
-  }
-
-  private get unansweredLimit(): number {
-    return readConfig(this.env).unansweredLimitBytes;
   }
 
   private onLinkFailed(close: RelayClose): void {
