@@ -181,8 +181,31 @@ export function vertexModelName(project: string, location: string, id: string): 
   return `projects/${project}/locations/${location}/publishers/google/models/${id}`;
 }
 
+/** The server messages of the Live API (§3.3, and what the recordings show), plus usage alone. */
+const SERVER_KINDS = [
+  'setupComplete',
+  'serverContent',
+  'toolCall',
+  'toolCallCancellation',
+  'sessionResumptionUpdate',
+  'goAway',
+  'voiceActivity',
+  'voiceActivityDetectionSignal',
+  'usageMetadata',
+] as const;
+const SERVER_KIND_SET: ReadonlySet<string> = new Set(SERVER_KINDS);
+
+/**
+ * What the relay knows a server frame to be. `other`: JSON with a top-level key the relay does not know (a newer
+ * protocol's) — forwarded untouched; `unparsed`: not a JSON object — forwarded untouched too.
+ */
+export type ServerMessageKind = (typeof SERVER_KINDS)[number] | 'other' | 'unparsed';
+
 /** Which top-level server message a frame carries (the envelope's one key besides usageMetadata). */
-export function serverMessageKind(message: JsonObject): string {
-  for (const key of Object.keys(message)) if (key !== 'usageMetadata') return key;
+export function serverMessageKind(message: JsonObject): ServerMessageKind {
+  for (const key of Object.keys(message)) {
+    if (key === 'usageMetadata') continue;
+    return SERVER_KIND_SET.has(key) ? (key as ServerMessageKind) : 'other';
+  }
   return 'usageMetadata';
 }

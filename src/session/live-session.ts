@@ -33,6 +33,7 @@ import {
   translateMediaChunks,
   type ClientMessage,
   type JsonObject,
+  type ServerMessageKind,
 } from '../live-api/protocol';
 import { FloodGuard } from './rate-limit';
 import { RelayHandles } from './handles';
@@ -490,7 +491,7 @@ export class LiveSession extends DurableObject<Env> {
   private onServerMessage(
     data: string | ArrayBuffer,
     parsed: JsonObject | null,
-    kind: string,
+    kind: ServerMessageKind,
     first: boolean,
   ): void {
     this.store.record.lastActivityAt = Date.now();

@@ -12,7 +12,13 @@
 // replaced socket is never left open and never mistaken for the current one (events are matched by identity).
 import { CloseCode, RelayClose, clientCloseForUpstream, safeClose } from '../live-api/close-codes';
 import { readConfig, upstreamUrl } from '../config';
-import { isObject, serverMessageKind, type Json, type JsonObject } from '../live-api/protocol';
+import {
+  isObject,
+  serverMessageKind,
+  type Json,
+  type JsonObject,
+  type ServerMessageKind,
+} from '../live-api/protocol';
 import { RetryBudget } from '../util/retry';
 import {
   ConsumedIndex,
@@ -34,7 +40,12 @@ export interface LinkEvents {
    * A server message, in order. `setupComplete` arrives once per connection: `first` is true only for the first
    * connection of the link that completed setup (the one a client must see).
    */
-  message(data: string | ArrayBuffer, parsed: JsonObject | null, kind: string, first: boolean): void;
+  message(
+    data: string | ArrayBuffer,
+    parsed: JsonObject | null,
+    kind: ServerMessageKind,
+    first: boolean,
+  ): void;
   /** A new upstream connection was opened (its setup is being sent). */
   connected(): void;
   /** A frame actually sent upstream (for counters). */
@@ -235,7 +246,7 @@ export class UpstreamLink {
   private onMessage(connection: Connection, data: string | ArrayBuffer): void {
     if (connection.closed) return;
     const parsed = parseServerFrame(data);
-    const kind = parsed ? serverMessageKind(parsed) : 'unparsed';
+    const kind: ServerMessageKind = parsed ? serverMessageKind(parsed) : 'unparsed';
     if (connection === this.previous) {
       // The old connection of a goAway switch: its output still reaches the client, its state no longer counts.
       if (kind !== 'sessionResumptionUpdate' && kind !== 'goAway')
