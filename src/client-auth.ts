@@ -21,10 +21,4 @@ export {
   verifyClientToken,
 } from './client-auth/tokens';
 export { ClientAuthConfigError } from './client-auth/types';
-export type {
-  AuthFailure,
-  AuthResult,
-  ClientAuthEnv,
-  Principal,
-  TokenConstraints,
-} from './client-auth/types';
+export type { AuthResult, ClientAuthEnv, Principal, TokenConstraints } from './client-auth/types';

@@ -14,7 +14,7 @@ import {
   authenticateMintingKey,
   ephemeralTokenName,
 } from './client-auth/gemini-credentials';
-import { RelayHttpError, errorResponse } from './http-error';
+import { RelayHttpError, refusal } from './http-error';
 import { parseConnectOptions } from './session/connect-options';
 import {
   checkConversationId,
@@ -28,19 +28,11 @@ export const geminiApiRoutes = new Hono<App>();
 
 const VERSIONS = ['v1alpha', 'v1beta'];
 
-function refuse(c: Context<App>, failure: { status: number; code: string; message: string }) {
-  // The path only: the query carries the key or token.
-  console.log(
-    JSON.stringify({ event: 'refused', path: c.req.path, status: failure.status, code: failure.code }),
-  );
-  return errorResponse(failure.status, failure.code, failure.message);
-}
-
 // `ai.authTokens.create()` POSTs `{baseUrl}/{apiVersion}/auth_tokens` (the SDK's Tokens.create).
 for (const version of VERSIONS) {
   geminiApiRoutes.post(`/${version}/auth_tokens`, async (c) => {
     const auth = await authenticateMintingKey(c.req.raw, c.env);
-    if (!auth.ok) return refuse(c, auth);
+    if (!auth.ok) throw refusal(auth);
     const request = parseAuthTokenRequest(await readTokenRequestBody(c.req.raw));
     return c.json(await mintEphemeralToken(c.env, auth.principal.subject, request));
   });
@@ -77,14 +69,14 @@ function upgrade(c: Context<App>, options: Options, info: Omit<ConnectInfo, keyo
 
 async function bidiGenerateContent(c: Context<App>): Promise<Response> {
   const { origin, options } = preflight(c);
-  if (!origin.ok) return refuse(c, origin);
+  if (!origin.ok) throw refusal(origin);
   const auth = await authenticateGeminiKey(c.req.raw, c.env);
-  if (!auth.ok) return refuse(c, auth);
+  if (!auth.ok) throw refusal(auth);
   const { principal } = auth;
   const query = c.req.query('conversation');
   const requested = query === undefined ? undefined : checkConversationId(query);
   if (requested !== undefined && principal.kind === 'token' && principal.conversation !== requested)
-    return refuse(c, {
+    throw refusal({
       status: 403,
       code: 'wrong_conversation',
       message: 'This token is for a different conversation.',
@@ -100,11 +92,11 @@ async function bidiGenerateContent(c: Context<App>): Promise<Response> {
 
 async function bidiGenerateContentConstrained(c: Context<App>): Promise<Response> {
   const { origin, options } = preflight(c);
-  if (!origin.ok) return refuse(c, origin);
+  if (!origin.ok) throw refusal(origin);
   const found = ephemeralTokenName(c.req.raw);
-  if (!found.ok) return refuse(c, found);
+  if (!found.ok) throw refusal(found);
   const verified = await verifyEphemeralToken(c.env, found.name);
-  if (!verified.ok) return refuse(c, { status: 401, ...verified });
+  if (!verified.ok) throw refusal({ status: 401, ...verified });
   const { token } = verified;
   const ledger = c.env.TOKEN_LEDGER.get(c.env.TOKEN_LEDGER.idFromName(token.tokenId));
   const admission = await ledger.admit({
@@ -112,7 +104,7 @@ async function bidiGenerateContentConstrained(c: Context<App>): Promise<Response
     newSessionExpiresAt: token.newSessionExpiresAt,
     expiresAt: token.expiresAt,
   });
-  if (!admission.ok) return refuse(c, { status: 401, code: admission.code, message: admission.message });
+  if (!admission.ok) throw refusal({ status: 401, code: admission.code, message: admission.message });
   return upgrade(c, options, {
     conversationId: admission.conversation,
     subject: token.subject,

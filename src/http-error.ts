@@ -41,3 +41,11 @@ export function errorResponse(
 ): Response {
   return Response.json({ error: { code: status, status: code, message } }, { status, headers });
 }
+
+/**
+ * A refusal computed by a check (authentication, origin, a token request) as the one error type: thrown, and
+ * rendered and logged by the app's one `onError`.
+ */
+export function refusal(failure: { status: number; code: string; message: string }): RelayHttpError {
+  return new RelayHttpError(failure.status as ContentfulStatusCode, failure.code, failure.message);
+}

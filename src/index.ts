@@ -11,13 +11,12 @@ import {
   parseTokenRequest,
   readTokenRequestBody,
   tokenSecretKey,
-  type AuthFailure,
 } from './client-auth';
 import { parseConnectOptions } from './session/connect-options';
 import { checkConversationId, fetchStatus, forwardUpgrade, isWebSocketUpgrade } from './session/hand-off';
 import { demoTokenRoutes } from './demo-token';
 import { geminiApiRoutes } from './gemini-api';
-import { RelayHttpError, errorCodeFor, errorResponse } from './http-error';
+import { RelayHttpError, errorCodeFor, errorResponse, refusal } from './http-error';
 import { logEvent, requestIdOf } from './ops/log';
 import { clientIp, enforceRateLimit } from './tenancy/rate-limits';
 import { usageRoutes } from './usage/routes';
@@ -43,29 +42,14 @@ async function limitIp(c: Context<App>): Promise<void> {
 
 app.get('/healthz', (c) => c.json({ ok: true }));
 
-/** Refusals carry a machine code beside the message: `{error: {code: 401, status: "token_expired", message}}`. */
-function refuse(
-  c: Context<App>,
-  failure: { status: AuthFailure['status'] | 400; code: string; message: string },
-) {
-  // The path only: a query string may carry ?access_token=.
-  logEvent('refused', {
-    requestId: c.get('requestId'),
-    path: c.req.path,
-    status: failure.status,
-    code: failure.code,
-  });
-  return errorResponse(failure.status, failure.code, failure.message);
-}
-
 app.post('/v1/tokens', async (c) => {
   await limitIp(c);
   const auth = await authenticateApiKey(c.req.raw, c.env);
-  if (!auth.ok) return refuse(c, auth);
+  if (!auth.ok) throw refusal(auth);
   const { subject } = auth.principal;
   await enforceRateLimit(c.env, 'TOKEN_RATE_LIMITER', subject, { requestId: c.get('requestId'), subject });
   const parsed = parseTokenRequest(await readTokenRequestBody(c.req.raw));
-  if (!parsed.ok) return refuse(c, parsed);
+  if (!parsed.ok) throw refusal(parsed);
   return c.json(await mintClientToken(c.env, auth.principal.subject, parsed.request), 201);
 });
 
@@ -102,9 +86,9 @@ async function connect(c: Context<App>, requested: string | undefined): Promise<
   tokenSecretKey(c.env);
   await limitIp(c);
   const origin = checkOrigin(c.req.raw, c.env);
-  if (!origin.ok) return refuse(c, origin);
+  if (!origin.ok) throw refusal(origin);
   const auth = await authenticateRequest(c.req.raw, c.env, { conversationId: requested });
-  if (!auth.ok) return refuse(c, auth);
+  if (!auth.ok) throw refusal(auth);
   const { principal } = auth;
   const requestId = c.get('requestId');
   const conversation = requested ?? principal.conversation ?? newConversationId();
@@ -135,7 +119,7 @@ app.all('/v1/conversations/:id/live', (c) => connect(c, checkConversationId(c.re
 app.get('/v1/conversations/:id', async (c) => {
   const id = checkConversationId(c.req.param('id'));
   const auth = await authenticateRequest(c.req.raw, c.env, { conversationId: id });
-  if (!auth.ok) return refuse(c, auth);
+  if (!auth.ok) throw refusal(auth);
   return fetchStatus(c.env, id, auth.principal.subject);
 });
 
