@@ -32,7 +32,7 @@ const MB_PER_CONV_GOAL = 0.5;
  *   p50: number, p99: number, mean: number, framesLost: number, cpuPerConvMin: number,
  *   relayCpuPct: number, emulatorCpuPct: number, clientCpuPct: number, otherCpuPct: number, lagP99: number,
  *   rssOpenKb: number, rssPeakKb: number, rssBeforeKb: number, msgRate: number,
- *   relayProbe: number[], emulatorProbe: number[], late: { frames: number, buckets: number, worst: number[] },
+ *   relayWaitPct: number, emulatorWaitPct: number, relayProbe: number[], emulatorProbe: number[], late: { frames: number, buckets: number, worst: number[] },
  * }} Round
  * @typedef {{
  *   conversations: number, setupFailures: string[], latencies: number[], rounds: Round[],
@@ -91,6 +91,7 @@ async function runLevel(s, target, n, slotMs, noise, level) {
       audioMs: slotMs,
       noise,
       drainTimeoutMs: DRAIN_TIMEOUT_MS,
+      probing: true,
     });
     /** @type {number[]} */
     const latencies = [];
@@ -123,6 +124,8 @@ async function runLevel(s, target, n, slotMs, noise, level) {
       emulatorCpuPct: (slot.emulatorCpuMs / slot.wallMs) * 100,
       clientCpuPct: (slot.clientCpuMs / slot.wallMs) * 100,
       otherCpuPct: (slot.otherCpuMs / slot.wallMs) * 100,
+      relayWaitPct: (slot.relayWaitMs / slot.wallMs) * 100,
+      emulatorWaitPct: (slot.emulatorWaitMs / slot.wallMs) * 100,
       relayProbe: slot.relayProbeMs,
       emulatorProbe: slot.emulatorProbeMs,
       late: slot.late,
@@ -224,7 +227,7 @@ async function main() {
         const elapsed = ((performance.now() - started) / 1000).toFixed(0);
         const last = level.rounds.at(-1);
         console.log(
-          `round ${r + 1}/${rounds}: ${via} ${n} conversation(s) done (${elapsed} s)${last ? `: p50 ${fmt(last.p50)} p99 ${fmt(last.p99)} ms, lost ${last.framesLost}, relay ${fmt(last.relayCpuPct)} %, emulator ${fmt(last.emulatorCpuPct)} %, client ${fmt(last.clientCpuPct)} %, other ${fmt(last.otherCpuPct)} %, RSS ${fmt(last.rssBeforeKb / 1024)} → ${fmt(last.rssPeakKb / 1024)} MB; probe p99/max relay ${fmt(percentile(last.relayProbe, 99), 1)}/${fmt(Math.max(...last.relayProbe), 1)} emulator ${fmt(percentile(last.emulatorProbe, 99), 1)}/${fmt(Math.max(...last.emulatorProbe), 1)} ms; late ≥50 ms: ${last.late.frames} frames in ${last.late.buckets} × 100 ms (worst ${last.late.worst.join(', ')})` : ''}`,
+          `round ${r + 1}/${rounds}: ${via} ${n} conversation(s) done (${elapsed} s)${last ? `: p50 ${fmt(last.p50)} p99 ${fmt(last.p99)} ms, lost ${last.framesLost}, relay ${fmt(last.relayCpuPct)} %, emulator ${fmt(last.emulatorCpuPct)} %, client ${fmt(last.clientCpuPct)} %, other ${fmt(last.otherCpuPct)} %, run-queue wait relay ${fmt(last.relayWaitPct)} % emulator ${fmt(last.emulatorWaitPct)} %, RSS ${fmt(last.rssBeforeKb / 1024)} → ${fmt(last.rssPeakKb / 1024)} MB; probe p99/max relay ${fmt(percentile(last.relayProbe, 99), 1)}/${fmt(Math.max(...last.relayProbe), 1)} emulator ${fmt(percentile(last.emulatorProbe, 99), 1)}/${fmt(Math.max(...last.emulatorProbe), 1)} ms; late ≥50 ms: ${last.late.frames} frames in ${last.late.buckets} × 100 ms (worst ${last.late.worst.join(', ')})` : ''}`,
         );
       }
     }
@@ -358,6 +361,7 @@ function tailTable(levels, bareLevels, results, key) {
         via === 'relay' ? 'relay' : 'bare ws relay',
         `${fmt(percentile(relayProbe, 50), 1)} / ${fmt(percentile(relayProbe, 99), 1)} / ${fmt(Math.max(...relayProbe), 0)}`,
         `${fmt(percentile(emulatorProbe, 50), 1)} / ${fmt(percentile(emulatorProbe, 99), 1)} / ${fmt(Math.max(...emulatorProbe), 0)}`,
+        `${spread(l.rounds.map((r) => r.relayWaitPct))} / ${spread(l.rounds.map((r) => r.emulatorWaitPct))}`,
         `${frames} (${fmt((frames / Math.max(1, l.latencies.length)) * 100, 2)} %)`,
         `${buckets}`,
         frames === 0 ? '–' : `${fmt((worst / frames) * 100)} %`,
@@ -368,9 +372,12 @@ function tailTable(levels, bareLevels, results, key) {
     'Tail: **probe** = round trip of a plain HTTP request, one every 25 ms while the slot streams, to the relay',
     "(`/healthz`: the relay isolate's event loop, the same thread as its Durable Objects; the bare relay's Node",
     'event loop) and to the emulator (`/`, its isolate): a stalled or saturated event loop shows as a slow probe.',
+    'The probes (40 requests/s to each) are in every CPU figure of this section: most of the 1-conversation CPU.',
     '**late frames**: added latency ≥ 50 ms, and in how many 100 ms windows of send time they fell (summed over',
     "rounds); **in worst window**: the share of late frames in each round's worst window. Few windows holding",
-    'most late frames = stalls; late frames spread over many windows = a queue.',
+    'most late frames = stalls; late frames spread over many windows = a queue. **run-queue wait**: how long the',
+    "relay's (or bare relay's) and the emulator's main thread was runnable but had no core (/proc/<pid>/task/<pid>/",
+    'schedstat), over the wall time: CPU starvation by everything else on the machine, not their own work.',
     '',
     markdownTable(
       [
@@ -378,12 +385,13 @@ function tailTable(levels, bareLevels, results, key) {
         'through',
         'relay probe p50 / p99 / max ms',
         'emulator probe p50 / p99 / max ms',
+        'run-queue wait % relay / emulator',
         'late frames',
         'windows',
         'in worst window',
       ],
       rows,
-      'llrrrrr',
+      'llrrrrrr',
     ),
   ].join('\n');
 }
@@ -449,6 +457,20 @@ function memoryTable(levels, bareLevels, results, key, m) {
     '',
     `- relay workerd: ${lifetime('relay')}`,
     `- bare ws relay: ${lifetime('bare')}`,
+    '',
+    'Per open conversation, from the lifetime: (peak − after warm-up) ÷ the largest level run through it, an',
+    'upper bound that includes whatever earlier levels left behind; kept: what of the growth was still resident',
+    `${m.settleS} s after the last conversation closed.`,
+    '',
+    .../** @type {Via[]} */ (['relay', 'bare']).flatMap((via) => {
+      const most = Math.max(0, ...(via === 'relay' ? levels : bareLevels));
+      if (most === 0) return [];
+      const growth = m.rssPeak[via] - m.rssWarm[via];
+      const kept = m.rssSettled[via] - m.rssWarm[via];
+      return [
+        `- ${via === 'relay' ? 'relay workerd' : 'bare ws relay'}: ${fmt(growth / 1024 / most, 2)} MB per conversation at ${most}; kept ${fmt(kept / 1024)} MB (${fmt((kept / Math.max(1, growth)) * 100)} % of the growth)`,
+      ];
+    }),
     '',
     `Goals (issue 11): p99 added latency < ${P99_GOAL_MS} ms at 200 conversations with 0 lost frames, 400 without`,
     `errors; ≤ ${MB_PER_CONV_GOAL} MB per open conversation, returned after close.`,

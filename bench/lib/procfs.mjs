@@ -49,6 +49,15 @@ export function machineCpuMs() {
   return { busyMs: ((total - idle) * 1000) / clockTicks(), totalMs: (total * 1000) / clockTicks() };
 }
 
+/**
+ * How long the process's main thread (the event loop: workerd's isolate thread, Node's) has waited on a run
+ * queue, runnable but not running, in ms (/proc/<pid>/schedstat, field 2, ns): CPU starvation, not work.
+ */
+export function runQueueWaitMs(/** @type {number} */ pid) {
+  const fields = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(/\s+/);
+  return Number(fields[1]) / 1e6;
+}
+
 /** The resolution of processCpuMs. */
 export function cpuTickMs() {
   return 1000 / clockTicks();

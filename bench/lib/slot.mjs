@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { BYTES_PER_MS, paceStreams } from './audio.mjs';
 import { consumedAudio } from './conversation.mjs';
-import { machineCpuMs } from './procfs.mjs';
+import { machineCpuMs, runQueueWaitMs } from './procfs.mjs';
 import { frameLatencies } from './stats.mjs';
 
 /**
@@ -26,6 +26,8 @@ import { frameLatencies } from './stats.mjs';
  *   emulatorCpuMs: number,
  *   clientCpuMs: number,
  *   otherCpuMs: number,
+ *   relayWaitMs: number,
+ *   emulatorWaitMs: number,
  *   relayProbeMs: number[],
  *   emulatorProbeMs: number[],
  *   late: { frames: number, buckets: number, worst: number[] },
@@ -77,10 +79,11 @@ async function probe(url, done) {
  * target's VmRSS once the conversations are open (before the first frame) and its peak, sampled.
  * @param {import('./stack.mjs').Stack} stack
  * @param {import('./conversation.mjs').Conversation[]} convs
- * @param {{ frameMs: number, audioMs: number, noise: Uint8Array, drainTimeoutMs: number }} options
+ * @param {{ frameMs: number, audioMs: number, noise: Uint8Array, drainTimeoutMs: number, probing?: boolean }}
+ *   options `probing`: time requests to the relay and the emulator while streaming (see probe)
  * @returns {Promise<SlotResult>}
  */
-export async function streamSlot(stack, convs, { frameMs, audioMs, noise, drainTimeoutMs }) {
+export async function streamSlot(stack, convs, { frameMs, audioMs, noise, drainTimeoutMs, probing = false }) {
   const target = convs[0]?.target ?? stack.relay;
   const before = await Promise.all(convs.map((c) => c.status()));
   const rssBeforeKb = target.rssKb();
@@ -92,6 +95,8 @@ export async function streamSlot(stack, convs, { frameMs, audioMs, noise, drainT
   const emulatorCpu = stack.emulator.cpuMs();
   const clientCpu = process.cpuUsage();
   const machineCpu = machineCpuMs();
+  const relayWait = runQueueWaitMs(target.runtimePid);
+  const emulatorWait = runQueueWaitMs(stack.emulator.runtimePid);
   const started = performance.now();
   const frames = Math.round(audioMs / frameMs);
   const frameBytes = frameMs * BYTES_PER_MS;
@@ -103,10 +108,10 @@ export async function streamSlot(stack, convs, { frameMs, audioMs, noise, drainT
     sendAt: [],
   }));
   const pacing = paceStreams(streams, { frameMs, frames, noise });
-  const probes = Promise.all([
-    probe(`${target.url}/healthz`, pacing),
-    probe(`${stack.emulator.url}/`, pacing),
-  ]);
+  // The probes cost the relay and the emulator a request every 25 ms each: noise in a one-conversation slot.
+  const probes = probing
+    ? Promise.all([probe(`${target.url}/healthz`, pacing), probe(`${stack.emulator.url}/`, pacing)])
+    : Promise.resolve([[], []]);
   const { lateness } = await pacing;
   const [relayProbeMs, emulatorProbeMs] = await probes;
   const deadline = Date.now() + drainTimeoutMs;
@@ -122,6 +127,8 @@ export async function streamSlot(stack, convs, { frameMs, audioMs, noise, drainT
   const clientCpuMs = (clientUsage.user + clientUsage.system) / 1000;
   // The rest of the machine: other processes (another benchmark, a test run), and this stack's minor ones.
   const otherCpuMs = machineCpuMs().busyMs - machineCpu.busyMs - relayCpuMs - emulatorCpuMs - clientCpuMs;
+  const relayWaitMs = runQueueWaitMs(target.runtimePid) - relayWait;
+  const emulatorWaitMs = runQueueWaitMs(stack.emulator.runtimePid) - emulatorWait;
   const wallMs = performance.now() - started;
   clearInterval(sampler);
   rssPeakKb = Math.max(rssPeakKb, target.rssKb());
@@ -162,6 +169,8 @@ export async function streamSlot(stack, convs, { frameMs, audioMs, noise, drainT
   const worst = [...buckets.values()].sort((a, b) => b - a).slice(0, 3);
   const late = { frames: lateFrames, buckets: buckets.size, worst };
   return {
+    relayWaitMs,
+    emulatorWaitMs,
     relayProbeMs,
     emulatorProbeMs,
     late,
