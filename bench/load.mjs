@@ -1,14 +1,19 @@
-// `npm run load [-- --seconds N] [-- --levels 1,25,100]`: many concurrent conversations through one relay,
-// each streaming 20 ms binary PCM16 frames of quiet noise in real time with the default batching, to the
-// local Live API emulator. The levels take turns (ascending and descending in turn) in slots of ~5 s of
-// audio, so machine noise is spread over all of them. Writes the `load` section of bench/RESULTS.md.
+// `npm run load [-- --seconds N] [-- --levels 1,100,200,400] [-- --bare-levels 100,200] [-- --settle-s 60]`:
+// many concurrent conversations through one relay, each streaming 20 ms binary PCM16 frames of quiet noise in
+// real time with the default batching, to the local Live API emulator; and the same through the bare ws relay
+// (bench/lib/bare-relay.mjs), the in-run anchor. Each round runs every level (ascending and descending in
+// turn), the bare relay right after the relay at the same level, in slots of ~5 s of audio, so machine noise is
+// spread over all of them; the spread across rounds is reported. Memory: the relay workerd's VmRSS before the
+// run, around every slot, at its peak, and `--settle-s` after the last conversation closed. Writes the `load`
+// section of bench/RESULTS.md.
+import { performance } from 'node:perf_hooks';
 import { quietNoise } from './lib/audio.mjs';
 import { numberArg, runMain, stringArg } from './lib/cli.mjs';
-import { Conversation } from './lib/conversation.mjs';
+import { Conversation, sleep } from './lib/conversation.mjs';
 import { machineLine, writeSection } from './lib/results.mjs';
 import { streamSlot } from './lib/slot.mjs';
 import { startStack } from './lib/stack.mjs';
-import { fmt, markdownTable, mean, percentile, ratio } from './lib/stats.mjs';
+import { fmt, markdownTable, mean, median, percentile, ratio } from './lib/stats.mjs';
 
 const FRAME_MS = 20;
 /** Slots of about this much audio; more, shorter slots spread a stall of the shared machine over the levels. */
@@ -17,13 +22,24 @@ const TARGET_SLOT_MS = 5_000;
 const OPEN_CONCURRENCY = 10;
 const DRAIN_TIMEOUT_MS = 15_000;
 const MAX_LEVEL = 500;
+/** Added latency the issue's goal allows at p99 (ms), and memory per open conversation (MB). */
+const P99_GOAL_MS = 50;
+const MB_PER_CONV_GOAL = 0.5;
 
 /**
+ * One slot's figures; a level keeps one per round.
  * @typedef {{
- *   conversations: number, setupFailures: string[], slotMs: number, audioMs: number, messages: number,
- *   latencies: number[], relayCpuMs: number, emulatorCpuMs: number, wallMs: number, lateness: number[],
+ *   p50: number, p99: number, mean: number, framesLost: number, cpuPerConvMin: number,
+ *   relayCpuPct: number, emulatorCpuPct: number, clientCpuPct: number, otherCpuPct: number, lagP99: number,
+ *   rssOpenKb: number, rssPeakKb: number, rssBeforeKb: number, msgRate: number,
+ *   relayWaitPct: number, emulatorWaitPct: number, relayProbe: number[], emulatorProbe: number[], late: { frames: number, buckets: number, worst: number[] },
+ * }} Round
+ * @typedef {{
+ *   conversations: number, setupFailures: string[], latencies: number[], rounds: Round[],
  *   closes: Map<string, number>, framesLost: number, framesUnsent: number, serverMessages: number,
+ *   audioMs: number, relayCpuMs: number,
  * }} Level
+ * @typedef {'relay' | 'bare'} Via
  */
 
 /** @type {import('./lib/stack.mjs').Stack | null} */
@@ -32,9 +48,10 @@ let stack = null;
 /**
  * Opens `n` conversations, `OPEN_CONCURRENCY` at a time; failures are counted, not thrown.
  * @param {import('./lib/stack.mjs').Stack} s
+ * @param {import('./lib/stack.mjs').Target} target
  * @param {number} n
  */
-async function openMany(s, n) {
+async function openMany(s, target, n) {
   /** @type {Conversation[]} */
   const convs = [];
   /** @type {string[]} */
@@ -44,7 +61,7 @@ async function openMany(s, n) {
     while (next < n) {
       next++;
       try {
-        convs.push(await Conversation.open(s));
+        convs.push(await Conversation.open(s, {}, target));
       } catch (err) {
         failures.push(err instanceof Error ? err.message.replace(/^bench-\w+: /, '') : String(err));
       }
@@ -56,13 +73,15 @@ async function openMany(s, n) {
 
 /**
  * @param {import('./lib/stack.mjs').Stack} s
+ * @param {import('./lib/stack.mjs').Target} target
  * @param {number} n
  * @param {number} slotMs
  * @param {Uint8Array} noise
  * @param {Level} level
  */
-async function runLevel(s, n, slotMs, noise, level) {
-  const { convs, failures } = await openMany(s, n);
+async function runLevel(s, target, n, slotMs, noise, level) {
+  const rssBeforeKb = target.rssKb();
+  const { convs, failures } = await openMany(s, target, n);
   try {
     level.conversations += n;
     level.setupFailures.push(...failures);
@@ -72,17 +91,18 @@ async function runLevel(s, n, slotMs, noise, level) {
       audioMs: slotMs,
       noise,
       drainTimeoutMs: DRAIN_TIMEOUT_MS,
+      probing: true,
     });
-    level.slotMs += slotMs;
-    level.relayCpuMs += slot.relayCpuMs;
-    level.emulatorCpuMs += slot.emulatorCpuMs;
-    level.wallMs += slot.wallMs;
-    level.lateness.push(...slot.lateness);
+    /** @type {number[]} */
+    const latencies = [];
+    let audioMs = 0;
+    let messages = 0;
+    let framesLost = 0;
     for (const c of slot.conversations) {
-      level.audioMs += c.audioMs;
-      level.messages += c.messages;
-      level.latencies.push(...c.latencies);
-      level.framesLost += c.framesLost;
+      audioMs += c.audioMs;
+      messages += c.messages;
+      for (const l of c.latencies) latencies.push(l);
+      framesLost += c.framesLost;
       level.framesUnsent += c.framesPlanned - c.framesSent;
       level.serverMessages += c.serverMessages;
       if (c.closed) {
@@ -90,6 +110,31 @@ async function runLevel(s, n, slotMs, noise, level) {
         level.closes.set(key, (level.closes.get(key) ?? 0) + 1);
       }
     }
+    for (const l of latencies) level.latencies.push(l);
+    level.framesLost += framesLost;
+    level.audioMs += audioMs;
+    level.relayCpuMs += slot.relayCpuMs;
+    level.rounds.push({
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      mean: mean(latencies),
+      framesLost,
+      cpuPerConvMin: (slot.relayCpuMs / audioMs) * 60_000,
+      relayCpuPct: (slot.relayCpuMs / slot.wallMs) * 100,
+      emulatorCpuPct: (slot.emulatorCpuMs / slot.wallMs) * 100,
+      clientCpuPct: (slot.clientCpuMs / slot.wallMs) * 100,
+      otherCpuPct: (slot.otherCpuMs / slot.wallMs) * 100,
+      relayWaitPct: (slot.relayWaitMs / slot.wallMs) * 100,
+      emulatorWaitPct: (slot.emulatorWaitMs / slot.wallMs) * 100,
+      relayProbe: slot.relayProbeMs,
+      emulatorProbe: slot.emulatorProbeMs,
+      late: slot.late,
+      lagP99: percentile(slot.lateness, 99),
+      rssBeforeKb,
+      rssOpenKb: slot.rssBeforeKb,
+      rssPeakKb: slot.rssPeakKb,
+      msgRate: messages / (slotMs / 1000),
+    });
   } finally {
     await Promise.all(convs.map((c) => c.close()));
   }
@@ -100,66 +145,101 @@ function emptyLevel() {
   return {
     conversations: 0,
     setupFailures: [],
-    slotMs: 0,
-    audioMs: 0,
-    messages: 0,
     latencies: [],
-    relayCpuMs: 0,
-    emulatorCpuMs: 0,
-    wallMs: 0,
-    lateness: [],
+    rounds: [],
     closes: new Map(),
     framesLost: 0,
     framesUnsent: 0,
     serverMessages: 0,
+    audioMs: 0,
+    relayCpuMs: 0,
   };
 }
 
-function parseLevels() {
-  const text = stringArg('levels') ?? '1,25,100';
+function parseLevels(/** @type {string} */ name, /** @type {string} */ fallback) {
+  const text = stringArg(name) ?? fallback;
+  if (text === '' || text === 'none') return [];
   const levels = text.split(',').map((v) => Number(v.trim()));
   if (levels.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_LEVEL))
-    throw new Error(`--levels must be integers from 1 to ${MAX_LEVEL}, comma-separated; got ${text}`);
+    throw new Error(`--${name} must be integers from 1 to ${MAX_LEVEL}, comma-separated; got ${text}`);
   return [...new Set(levels)].sort((a, b) => a - b);
+}
+
+/**
+ * RSS of both relays at one moment, in KiB.
+ * @param {import('./lib/stack.mjs').Stack} s
+ */
+function rssNow(s) {
+  return { relay: s.relay.rssKb(), bare: s.bare?.rssKb() ?? NaN };
 }
 
 async function main() {
   const seconds = numberArg('seconds', 20);
-  const levels = parseLevels();
+  const settleS = numberArg('settle-s', 60);
+  const levels = parseLevels('levels', '1,100,200,400');
+  const bareLevels = parseLevels('bare-levels', '100,200');
   const rounds = Math.max(2, Math.round((seconds * 1000) / TARGET_SLOT_MS));
   const slotMs = (seconds * 1000) / rounds;
   const noise = quietNoise(10_000);
   const machine = machineLine();
   console.log(machine);
-  console.log('starting the emulator and the relay…');
+  console.log('starting the emulator, the relay and the bare relay…');
   stack = await startStack({ relayVars: { CLIENT_RESUME_GRACE_MS: '0' } });
   const s = stack;
+  const bare = /** @type {import('./lib/stack.mjs').Target} */ (s.bare);
   console.log(
-    `relay ${s.relayUrl} (workerd ${s.relay.runtimePid}), emulator ${s.emulatorUrl} (workerd ${s.emulator.runtimePid})`,
+    `relay ${s.relayUrl} (workerd ${s.relay.runtimePid}), emulator ${s.emulatorUrl} (workerd ${s.emulator.runtimePid}), bare relay ${bare.url} (node ${bare.runtimePid})`,
   );
+  const rssStart = rssNow(s);
   // Warm-up: JIT, the Google token, the first Durable Object; not measured.
-  await runLevel(s, 1, 2_000, noise, emptyLevel());
+  await runLevel(s, s.relay, 1, 2_000, noise, emptyLevel());
+  await runLevel(s, bare, 1, 2_000, noise, emptyLevel());
+  const rssWarm = rssNow(s);
 
-  /** @type {Map<number, Level>} */
-  const results = new Map(levels.map((n) => [n, emptyLevel()]));
+  /** @type {Map<string, Level>} */
+  const results = new Map();
+  const key = (/** @type {Via} */ via, /** @type {number} */ n) => `${via} ${n}`;
+  for (const n of levels) results.set(key('relay', n), emptyLevel());
+  for (const n of bareLevels) results.set(key('bare', n), emptyLevel());
+  const allLevels = [...new Set([...levels, ...bareLevels])].sort((a, b) => a - b);
+  let rssPeak = { ...rssWarm };
+  const started = performance.now();
   for (let r = 0; r < rounds; r++) {
-    const order = r % 2 === 0 ? levels : [...levels].reverse();
+    const order = r % 2 === 0 ? allLevels : [...allLevels].reverse();
     for (const n of order) {
-      const level = /** @type {Level} */ (results.get(n));
-      try {
-        await runLevel(s, n, slotMs, noise, level);
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        level.setupFailures.push(message);
-        console.error(`${n} conversations: ${message}\n${s.health()}`);
-        if (!s.alive()) throw new Error('a Worker is gone; stopping the load test', { cause: err });
+      /** @type {Via[]} */
+      const vias = [];
+      if (levels.includes(n)) vias.push('relay');
+      if (bareLevels.includes(n)) vias.push('bare');
+      for (const via of vias) {
+        const level = /** @type {Level} */ (results.get(key(via, n)));
+        const target = via === 'relay' ? s.relay : bare;
+        try {
+          await runLevel(s, target, n, slotMs, noise, level);
+          const last = level.rounds.at(-1);
+          if (last) rssPeak = { ...rssPeak, [via]: Math.max(rssPeak[via], last.rssPeakKb) };
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          level.setupFailures.push(message);
+          console.error(`${via} ${n} conversations: ${message}\n${s.health()}`);
+          if (!s.alive()) throw new Error('a process is gone; stopping the load test', { cause: err });
+        }
+        const elapsed = ((performance.now() - started) / 1000).toFixed(0);
+        const last = level.rounds.at(-1);
+        console.log(
+          `round ${r + 1}/${rounds}: ${via} ${n} conversation(s) done (${elapsed} s)${last ? `: p50 ${fmt(last.p50)} p99 ${fmt(last.p99)} ms, lost ${last.framesLost}, relay ${fmt(last.relayCpuPct)} %, emulator ${fmt(last.emulatorCpuPct)} %, client ${fmt(last.clientCpuPct)} %, other ${fmt(last.otherCpuPct)} %, run-queue wait relay ${fmt(last.relayWaitPct)} % emulator ${fmt(last.emulatorWaitPct)} %, RSS ${fmt(last.rssBeforeKb / 1024)} → ${fmt(last.rssPeakKb / 1024)} MB; probe p99/max relay ${fmt(percentile(last.relayProbe, 99), 1)}/${fmt(Math.max(...last.relayProbe), 1)} emulator ${fmt(percentile(last.emulatorProbe, 99), 1)}/${fmt(Math.max(...last.emulatorProbe), 1)} ms; late ≥50 ms: ${last.late.frames} frames in ${last.late.buckets} × 100 ms (worst ${last.late.worst.join(', ')})` : ''}`,
+        );
       }
-      console.log(`round ${r + 1}/${rounds}: ${n} conversation(s) done`);
     }
   }
+  const rssEnd = rssNow(s);
+  console.log(`all conversations closed; waiting ${settleS} s for memory to settle…`);
+  await sleep(settleS * 1000);
+  const rssSettled = rssNow(s);
   await s.stop();
   stack = null;
 
+  const memory = { rssStart, rssWarm, rssPeak, rssEnd, rssSettled, settleS };
   const section = [
     '## Load (`npm run load`)',
     '',
@@ -167,9 +247,13 @@ async function main() {
     '',
     describe(seconds, rounds),
     '',
-    table(levels, results),
+    table(levels, bareLevels, results, key),
     '',
-    errorsOf(levels, results),
+    tailTable(levels, bareLevels, results, key),
+    '',
+    memoryTable(levels, bareLevels, results, key, memory),
+    '',
+    errorsOf(results),
   ].join('\n');
   writeSection('load', section);
   console.log(`\n${section}\n\nwritten to bench/RESULTS.md`);
@@ -177,76 +261,234 @@ async function main() {
 
 function describe(/** @type {number} */ seconds, /** @type {number} */ rounds) {
   return [
-    `Each level: that many conversations at once, each streaming ${seconds} s of ${FRAME_MS} ms binary PCM16 frames of`,
-    `quiet noise in real time with the default batching (40 ms window, 40 ms hold), in ${rounds} slots of ${fmt(seconds / rounds, 1)} s`,
-    '(levels ascending and descending in turn), frame phases spread over the 20 ms period. Ratios are to the',
-    '1-conversation level; the ideal is ×N for msg/s and ×1 for everything else.',
+    `Each level: that many conversations at once, each streaming ${FRAME_MS} ms binary PCM16 frames of quiet noise`,
+    `in real time with the default batching (20 ms frames pass at once), ${rounds} rounds of a ${fmt(seconds / rounds, 1)} s slot per level`,
+    '(levels ascending and descending in turn; at each level the bare ws relay right after the relay), frame',
+    'phases spread over the 20 ms period. A figure is pooled over all rounds, with the spread of the per-round',
+    'figures in brackets [min–max]: that spread is the noise to read differences against.',
     '',
-    '- **msg/s**: audio messages the emulator consumed, all conversations together, per second of streaming.',
-    "- **latency**: client send → emulator receipt of the frame's last byte (see the bench section). With two",
-    '  20 ms frames per 40 ms batch, p50 falls on either side of a two-humped distribution: the mean is steadier.',
-    "- **relay CPU / conv-min**: the relay workerd's CPU during streaming over the conversation-minutes of audio.",
-    "- **CPU % relay / emulator**: each workerd's CPU over the streaming wall time (100 % = one core). Relay,",
-    "  emulator and this client share the machine's cores: when the emulator (one Durable Object for every",
-    "  session) or the machine saturates, latency grows for reasons that are not the relay's. The emulator's",
-    '  figure includes building the reports read after the last frame.',
-    '- **client lag p99**: how late the load generator itself sent frames against their schedule.',
-    '- **errors / closes**: conversations that failed to set up, closed unexpectedly, or lost frames.',
+    "- **added latency**: client send → emulator receipt of the frame's last byte (see the bench section), ms.",
+    '- **lost**: frames sent but never consumed by the emulator. **errors**: failed setups, unexpected closes.',
+    "- **CPU / conv-min**: the relay's (its workerd's, or the bare relay's Node process's) CPU during streaming",
+    '  over the conversation-minutes of audio; ×bare against the bare relay at the same level.',
+    "- **CPU % relay / emulator / client / other**: each process's CPU over the streaming wall time (100 % = one",
+    "  of the machine's cores); the client is this harness; other is the rest of the machine (/proc/stat busy time",
+    "  minus those three: other processes, wrangler's proxies). All share the cores: when the emulator (one",
+    "  Durable Object for every session) or the machine saturates, latency grows for reasons not the relay's.",
+    '- **client lag p99**: how late the harness itself sent frames against their schedule.',
+  ].join('\n');
+}
+
+/** `median [min–max]` of per-round values. */
+function spread(/** @type {number[]} */ values, digits = 0) {
+  if (values.length === 0) return '–';
+  return `${fmt(median(values), digits)} [${fmt(Math.min(...values), digits)}–${fmt(Math.max(...values), digits)}]`;
+}
+
+/**
+ * @param {number[]} levels
+ * @param {number[]} bareLevels
+ * @param {Map<string, Level>} results
+ * @param {(via: Via, n: number) => string} key
+ */
+function table(levels, bareLevels, results, key) {
+  /** @type {string[][]} */
+  const rows = [];
+  const all = [...new Set([...levels, ...bareLevels])].sort((a, b) => a - b);
+  for (const n of all) {
+    for (const via of /** @type {Via[]} */ (['relay', 'bare'])) {
+      const l = results.get(key(via, n));
+      if (!l) continue;
+      const b = via === 'relay' ? results.get(key('bare', n)) : undefined;
+      const cpu = (/** @type {Level} */ x) => (x.relayCpuMs / x.audioMs) * 60_000;
+      const closes = [...l.closes.values()].reduce((a, c) => a + c, 0);
+      const pick = (/** @type {(r: Round) => number} */ f) => l.rounds.map(f);
+      rows.push([
+        `${n}`,
+        via === 'relay' ? 'relay' : 'bare ws relay',
+        `${fmt(percentile(l.latencies, 50))} [${fmt(Math.min(...pick((r) => r.p50)))}–${fmt(Math.max(...pick((r) => r.p50)))}]`,
+        `${fmt(percentile(l.latencies, 99))} [${fmt(Math.min(...pick((r) => r.p99)))}–${fmt(Math.max(...pick((r) => r.p99)))}]`,
+        fmt(mean(l.latencies), 1),
+        `${l.framesLost}`,
+        `${l.setupFailures.length + closes}`,
+        `${fmt(cpu(l))}${b ? ` (${ratio(cpu(l), cpu(b))})` : ''}`,
+        `${spread(pick((r) => r.relayCpuPct))} / ${spread(pick((r) => r.emulatorCpuPct))} / ${spread(pick((r) => r.clientCpuPct))} / ${spread(pick((r) => r.otherCpuPct))}`,
+        fmt(Math.max(...pick((r) => r.lagP99)), 1),
+      ]);
+    }
+  }
+  return markdownTable(
+    [
+      'conversations',
+      'through',
+      'added latency p50 ms',
+      'p99 ms',
+      'mean ms',
+      'lost',
+      'errors',
+      'CPU ms / conv-min (×bare)',
+      'CPU % relay / emulator / client / other',
+      'client lag p99 ms (max)',
+    ],
+    rows,
+    'llrrrrrrrr',
+  );
+}
+
+/**
+ * Where the tail comes from: the responsiveness of each process while the slots streamed, and how the late
+ * frames are spread in time.
+ * @param {number[]} levels
+ * @param {number[]} bareLevels
+ * @param {Map<string, Level>} results
+ * @param {(via: Via, n: number) => string} key
+ */
+function tailTable(levels, bareLevels, results, key) {
+  /** @type {string[][]} */
+  const rows = [];
+  const all = [...new Set([...levels, ...bareLevels])].sort((a, b) => a - b);
+  for (const n of all) {
+    for (const via of /** @type {Via[]} */ (['relay', 'bare'])) {
+      const l = results.get(key(via, n));
+      if (!l || l.rounds.length === 0) continue;
+      const relayProbe = l.rounds.flatMap((r) => r.relayProbe);
+      const emulatorProbe = l.rounds.flatMap((r) => r.emulatorProbe);
+      const frames = l.rounds.reduce((a, r) => a + r.late.frames, 0);
+      const buckets = l.rounds.reduce((a, r) => a + r.late.buckets, 0);
+      const worst = l.rounds.reduce((a, r) => a + (r.late.worst[0] ?? 0), 0);
+      rows.push([
+        `${n}`,
+        via === 'relay' ? 'relay' : 'bare ws relay',
+        `${fmt(percentile(relayProbe, 50), 1)} / ${fmt(percentile(relayProbe, 99), 1)} / ${fmt(Math.max(...relayProbe), 0)}`,
+        `${fmt(percentile(emulatorProbe, 50), 1)} / ${fmt(percentile(emulatorProbe, 99), 1)} / ${fmt(Math.max(...emulatorProbe), 0)}`,
+        `${spread(l.rounds.map((r) => r.relayWaitPct))} / ${spread(l.rounds.map((r) => r.emulatorWaitPct))}`,
+        `${frames} (${fmt((frames / Math.max(1, l.latencies.length)) * 100, 2)} %)`,
+        `${buckets}`,
+        frames === 0 ? '–' : `${fmt((worst / frames) * 100)} %`,
+      ]);
+    }
+  }
+  return [
+    'Tail: **probe** = round trip of a plain HTTP request, one every 25 ms while the slot streams, to the relay',
+    "(`/healthz`: the relay isolate's event loop, the same thread as its Durable Objects; the bare relay's Node",
+    'event loop) and to the emulator (`/`, its isolate): a stalled or saturated event loop shows as a slow probe.',
+    'The probes (40 requests/s to each) are in every CPU figure of this section: most of the 1-conversation CPU.',
+    '**late frames**: added latency ≥ 50 ms, and in how many 100 ms windows of send time they fell (summed over',
+    "rounds); **in worst window**: the share of late frames in each round's worst window. Few windows holding",
+    'most late frames = stalls; late frames spread over many windows = a queue. **run-queue wait**: how long the',
+    "relay's (or bare relay's) and the emulator's main thread was runnable but had no core (/proc/<pid>/task/<pid>/",
+    'schedstat), over the wall time: CPU starvation by everything else on the machine, not their own work.',
+    '',
+    markdownTable(
+      [
+        'conversations',
+        'through',
+        'relay probe p50 / p99 / max ms',
+        'emulator probe p50 / p99 / max ms',
+        'run-queue wait % relay / emulator',
+        'late frames',
+        'windows',
+        'in worst window',
+      ],
+      rows,
+      'llrrrrrr',
+    ),
   ].join('\n');
 }
 
 /**
  * @param {number[]} levels
- * @param {Map<number, Level>} results
+ * @param {number[]} bareLevels
+ * @param {Map<string, Level>} results
+ * @param {(via: Via, n: number) => string} key
+ * @param {{ rssStart: Record<Via, number>, rssWarm: Record<Via, number>, rssPeak: Record<Via, number>,
+ *   rssEnd: Record<Via, number>, rssSettled: Record<Via, number>, settleS: number }} m
  */
-function table(levels, results) {
-  const base = /** @type {Level} */ (results.get(levels[0] ?? 1));
-  const msgRate = (/** @type {Level} */ l) => l.messages / (l.slotMs / 1000);
-  const cpuPerConvMin = (/** @type {Level} */ l) => (l.relayCpuMs / l.audioMs) * 60_000;
-  const rows = levels.map((n) => {
-    const l = /** @type {Level} */ (results.get(n));
-    const p50 = percentile(l.latencies, 50);
-    const p99 = percentile(l.latencies, 99);
-    const closes = [...l.closes.values()].reduce((a, b) => a + b, 0);
-    const problems = l.setupFailures.length + closes + (l.framesLost > 0 ? 1 : 0);
-    return [
-      `${n}`,
-      `${fmt(msgRate(l), 0)} (${ratio(msgRate(l), msgRate(base), 1)})`,
-      `${fmt(p50)} / ${fmt(p99)} / ${fmt(mean(l.latencies), 1)} (${ratio(p50, percentile(base.latencies, 50))} / ${ratio(p99, percentile(base.latencies, 99))} / ${ratio(mean(l.latencies), mean(base.latencies))})`,
-      `${fmt(cpuPerConvMin(l))} (${ratio(cpuPerConvMin(l), cpuPerConvMin(base))})`,
-      `${fmt((l.relayCpuMs / l.wallMs) * 100)} % / ${fmt((l.emulatorCpuMs / l.wallMs) * 100)} %`,
-      fmt(percentile(l.lateness, 99), 1),
-      problems === 0 ? '0' : `${l.setupFailures.length} setup, ${closes} closes, ${l.framesLost} frames lost`,
-    ];
-  });
-  return markdownTable(
-    [
-      'conversations',
-      'msg/s (vs 1)',
-      'latency p50 / p99 / mean ms (vs 1)',
-      'relay CPU ms / conv-min (vs 1)',
-      'CPU % relay / emulator',
-      'client lag p99 ms',
-      'errors / closes',
-    ],
-    rows,
-  );
+function memoryTable(levels, bareLevels, results, key, m) {
+  const mb = (/** @type {number} */ kb) => fmt(kb / 1024, 0);
+  /** @type {string[][]} */
+  const rows = [];
+  const all = [...new Set([...levels, ...bareLevels])].sort((a, b) => a - b);
+  for (const n of all) {
+    if (n === 1) continue;
+    for (const via of /** @type {Via[]} */ (['relay', 'bare'])) {
+      const l = results.get(key(via, n));
+      if (!l || l.rounds.length === 0) continue;
+      const perConv = (/** @type {(r: Round) => number} */ f) => l.rounds.map((r) => f(r) / 1024 / n);
+      const first = /** @type {Round} */ (l.rounds[0]);
+      rows.push([
+        `${n}`,
+        via === 'relay' ? 'relay' : 'bare ws relay',
+        spread(
+          perConv((r) => r.rssPeakKb - r.rssBeforeKb),
+          2,
+        ),
+        fmt((first.rssPeakKb - first.rssBeforeKb) / 1024 / n, 2),
+        spread(
+          perConv((r) => r.rssOpenKb - r.rssBeforeKb),
+          2,
+        ),
+        spread(l.rounds.map((r) => r.rssPeakKb / 1024)),
+      ]);
+    }
+  }
+  const lifetime = (/** @type {Via} */ via) =>
+    `${mb(m.rssStart[via])} → ${mb(m.rssWarm[via])} → ${mb(m.rssPeak[via])} → ${mb(m.rssEnd[via])} → ${mb(m.rssSettled[via])}`;
+  return [
+    `Memory: VmRSS (/proc/<pid>/status) of the relay's runtime workerd and of the bare relay's Node process,`,
+    `sampled every 250 ms while a slot streams. **per conversation**: (the slot's peak − RSS before its`,
+    'conversations opened) ÷ conversations, per round [min–max]; the first round is the fresh growth, later rounds',
+    'reuse what earlier ones left. **at open**: the same, once all are set up and before the first frame.',
+    '',
+    markdownTable(
+      [
+        'conversations',
+        'through',
+        'MB per conversation at peak',
+        'first round',
+        'at open, before audio',
+        'peak RSS MB',
+      ],
+      rows,
+      'llrrrr',
+    ),
+    '',
+    `Lifetime, MB: start → after warm-up → peak → when the last conversation closed → ${m.settleS} s later.`,
+    '',
+    `- relay workerd: ${lifetime('relay')}`,
+    `- bare ws relay: ${lifetime('bare')}`,
+    '',
+    'Per open conversation, from the lifetime: (peak − after warm-up) ÷ the largest level run through it, an',
+    'upper bound that includes whatever earlier levels left behind; kept: what of the growth was still resident',
+    `${m.settleS} s after the last conversation closed.`,
+    '',
+    .../** @type {Via[]} */ (['relay', 'bare']).flatMap((via) => {
+      const most = Math.max(0, ...(via === 'relay' ? levels : bareLevels));
+      if (most === 0) return [];
+      const growth = m.rssPeak[via] - m.rssWarm[via];
+      const kept = m.rssSettled[via] - m.rssWarm[via];
+      return [
+        `- ${via === 'relay' ? 'relay workerd' : 'bare ws relay'}: ${fmt(growth / 1024 / most, 2)} MB per conversation at ${most}; kept ${fmt(kept / 1024)} MB (${fmt((kept / Math.max(1, growth)) * 100)} % of the growth)`,
+      ];
+    }),
+    '',
+    `Goals (issue 11): p99 added latency < ${P99_GOAL_MS} ms at 200 conversations with 0 lost frames, 400 without`,
+    `errors; ≤ ${MB_PER_CONV_GOAL} MB per open conversation, returned after close.`,
+  ].join('\n');
 }
 
-/**
- * @param {number[]} levels
- * @param {Map<number, Level>} results
- */
-function errorsOf(levels, results) {
+/** @param {Map<string, Level>} results */
+function errorsOf(results) {
   const lines = [];
-  for (const n of levels) {
-    const l = /** @type {Level} */ (results.get(n));
-    for (const [failure, count] of countBy(l.setupFailures)) lines.push(`- ${n}: ${count} × ${failure}`);
-    for (const [close, count] of l.closes) lines.push(`- ${n}: ${count} × closed ${close}`);
-    if (l.framesLost) lines.push(`- ${n}: ${l.framesLost} frames sent but never consumed by the emulator`);
-    if (l.framesUnsent) lines.push(`- ${n}: ${l.framesUnsent} frames not sent (socket closed)`);
+  for (const [name, l] of results) {
+    for (const [failure, count] of countBy(l.setupFailures)) lines.push(`- ${name}: ${count} × ${failure}`);
+    for (const [close, count] of l.closes) lines.push(`- ${name}: ${count} × closed ${close}`);
+    if (l.framesLost) lines.push(`- ${name}: ${l.framesLost} frames sent but never consumed by the emulator`);
+    if (l.framesUnsent) lines.push(`- ${name}: ${l.framesUnsent} frames not sent (socket closed)`);
     if (l.serverMessages)
-      lines.push(`- ${n}: ${l.serverMessages} server messages reached clients: a model turn started (VAD?)`);
+      lines.push(
+        `- ${name}: ${l.serverMessages} server messages reached clients: a model turn started (VAD?)`,
+      );
   }
   return lines.length
     ? `Errors and closes:\n\n${lines.join('\n')}\n`

@@ -31,12 +31,14 @@ export class Conversation {
 
   /**
    * @param {Stack} stack
+   * @param {import('./stack.mjs').Target} target
    * @param {WebSocket} ws
    * @param {string} id
    * @param {string} scenario
    */
-  constructor(stack, ws, id, scenario) {
+  constructor(stack, target, ws, id, scenario) {
     this.stack = stack;
+    this.target = target;
     this.ws = ws;
     this.id = id;
     this.scenario = scenario;
@@ -46,12 +48,13 @@ export class Conversation {
    * Connects, sends setup and waits for setupComplete.
    * @param {Stack} stack
    * @param {Record<string, string>} query connect options (batch_ms, batch_hold_ms, …)
+   * @param {import('./stack.mjs').Target} target the relay (default) or the bare relay
    */
-  static async open(stack, query = {}) {
+  static async open(stack, query = {}, target = stack.relay) {
     const id = `bench-${randomBytes(12).toString('hex')}`;
     const scenario = `bench-${randomBytes(12).toString('hex')}`;
     const params = new URLSearchParams({ conversation: id, ...query });
-    const url = `${stack.relayUrl.replace(/^http/, 'ws')}${LIVE_PATH}?${params}`;
+    const url = `${target.url.replace(/^http/, 'ws')}${LIVE_PATH}?${params}`;
     // undici's WebSocket takes headers (not in every typing of the global, hence the cast): the relay wants
     // API keys in Authorization, as Google's own clients send their tokens.
     const Ws = /** @type {new (url: string, init: { headers: Record<string, string> }) => WebSocket} */ (
@@ -59,7 +62,7 @@ export class Conversation {
     );
     const ws = new Ws(url, { headers: { Authorization: `Bearer ${stack.apiKey}` } });
     ws.binaryType = 'arraybuffer';
-    const conv = new Conversation(stack, ws, id, scenario);
+    const conv = new Conversation(stack, target, ws, id, scenario);
     await new Promise((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`${id}: no setupComplete within ${OPEN_TIMEOUT_MS} ms`)),
@@ -103,9 +106,9 @@ export class Conversation {
     }
   }
 
-  /** The relay's status for this conversation (counters of messages and bytes each way). */
+  /** The relay's (or the bare relay's) status for this conversation (counters of messages and bytes each way). */
   async status() {
-    const res = await fetch(`${this.stack.relayUrl}/v1/conversations/${this.id}`, {
+    const res = await fetch(`${this.target.url}/v1/conversations/${this.id}`, {
       headers: { Authorization: `Bearer ${this.stack.apiKey}` },
       signal: AbortSignal.timeout(10_000),
     });

@@ -1,5 +1,5 @@
 // Linux /proc readers: a process's CPU time, its children, and the TCP ports it listens on. The benchmarks use
-// them to charge CPU to the relay's own workerd (not wrangler's proxy in front of it, not the emulator).
+// them to charge CPU and memory to the relay's own workerd (not wrangler's proxy in front of it, not the emulator).
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
@@ -29,6 +29,33 @@ export function processCpuMs(/** @type {number} */ pid) {
   const fields = statFields(pid);
   // utime and stime are fields 14 and 15 of proc(5).
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks();
+}
+
+/** Resident memory of the process (VmRSS of /proc/<pid>/status), in KiB. */
+export function processRssKb(/** @type {number} */ pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN);
+}
+
+/**
+ * CPU time of the whole machine, all cores, busy (everything but idle and iowait) and in all, in ms: with the
+ * benchmark's own processes subtracted, what the rest of the machine took meanwhile.
+ */
+export function machineCpuMs() {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  return { busyMs: ((total - idle) * 1000) / clockTicks(), totalMs: (total * 1000) / clockTicks() };
+}
+
+/**
+ * How long the process's main thread (the event loop: workerd's isolate thread, Node's) has waited on a run
+ * queue, runnable but not running, in ms (/proc/<pid>/schedstat, field 2, ns): CPU starvation, not work.
+ */
+export function runQueueWaitMs(/** @type {number} */ pid) {
+  const fields = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(/\s+/);
+  return Number(fields[1]) / 1e6;
 }
 
 /** The resolution of processCpuMs. */

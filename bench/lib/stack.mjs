@@ -10,11 +10,12 @@
 // to neither Worker. Which workerd is which is read from /proc: the proxy listens on the URL wrangler reports.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { throwawayServiceAccount } from '../../scripts/service-account.mjs';
-import { childProcesses, listeningPorts, processCpuMs } from './procfs.mjs';
+import { startBareRelay } from './bare.mjs';
+import { childProcesses, listeningPorts, processCpuMs, processRssKb } from './procfs.mjs';
 
 export const LIVE_PATH = '/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -22,25 +23,30 @@ const HOST = fileURLToPath(new URL('./worker-host.mjs', import.meta.url));
 const START_TIMEOUT_MS = 120_000;
 const STOP_GRACE_MS = 10_000;
 const API_KEY = `bench-${randomBytes(12).toString('hex')}`;
+/** What the relay sends upstream as the model with wrangler.toml's vars; the bare relay sends the same. */
+const RELAY_LOCATION = 'us-central1';
+const RELAY_MODEL = 'gemini-live-2.5-flash-native-audio';
 
 /**
+ * What a client connects to and the harness measures: the relay's runtime workerd, or the bare relay.
  * @typedef {{
  *   name: string,
  *   url: string,
- *   pid: number,
  *   runtimePid: number,
- *   proxyPid: number,
  *   cpuMs: () => number,
+ *   rssKb: () => number,
  *   alive: () => boolean,
  *   health: () => string,
  *   stop: () => Promise<void>,
- * }} Worker
+ * }} Target
+ * @typedef {Target & { pid: number, proxyPid: number }} Worker
  * @typedef {{
  *   relayUrl: string,
  *   emulatorUrl: string,
  *   apiKey: string,
  *   relay: Worker,
  *   emulator: Worker,
+ *   bare: Target | null,
  *   alive: () => boolean,
  *   health: () => string,
  *   stop: () => Promise<void>,
@@ -71,6 +77,16 @@ function snapshotSources() {
   snapshots.add(dir);
   for (const path of ['src', 'public', 'wrangler.toml'])
     cpSync(join(ROOT, path), join(dir, path), { recursive: true });
+  // The benchmarks measure the hot path, not the operations limits: one API key and one address open hundreds
+  // of conversations a minute, far past the per-subject and per-IP connect rate limits (300 a minute).
+  const config = join(dir, 'wrangler.toml');
+  const toml = readFileSync(config, 'utf8');
+  const lifted = toml.replace(
+    /simple = \{ limit = \d+, period = (\d+) \}/g,
+    'simple = { limit = 1000000, period = $1 }',
+  );
+  if (lifted === toml) throw new Error('bench: found no [[ratelimits]] limits to lift in wrangler.toml');
+  writeFileSync(config, lifted);
   return dir;
 }
 
@@ -157,6 +173,7 @@ async function startWorker(name, config, vars, healthy) {
           throw new Error(`${name}: its workerd (pid ${runtimePid}) is gone: it crashed or was restarted`);
         }
       },
+      rssKb: () => processRssKb(runtimePid),
       stop,
     };
   } catch (err) {
@@ -223,8 +240,10 @@ async function answers(url, check) {
 }
 
 /**
- * Starts the emulator, then the relay pointed at the emulator's runtime (its URL is only known then).
- * @param {{ relayVars?: Record<string, string> }} [options] extra relay vars (e.g. CLIENT_RESUME_GRACE_MS)
+ * Starts the emulator, then the relay pointed at the emulator's runtime (its URL is only known then), and
+ * unless `bare: false` the bare relay (bare-relay.mjs) with the same service account, the in-run anchor.
+ * @param {{ relayVars?: Record<string, string>, bare?: boolean }} [options] extra relay vars (e.g.
+ *   CLIENT_RESUME_GRACE_MS)
  * @returns {Promise<Stack>}
  */
 export async function startStack(options = {}) {
@@ -243,7 +262,7 @@ export async function startStack(options = {}) {
 /**
  * @param {string} dir
  * @param {ReturnType<typeof throwawayServiceAccount>} account
- * @param {{ relayVars?: Record<string, string> }} options
+ * @param {{ relayVars?: Record<string, string>, bare?: boolean }} options
  * @returns {Promise<Stack>}
  */
 async function startWorkers(dir, account, options) {
@@ -268,20 +287,36 @@ async function startWorkers(dir, account, options) {
         GOOGLE_SERVICE_ACCOUNT_KEY: JSON.stringify(account.key(`${emulator.url}/token`)),
         RELAY_API_KEYS: `bench=${API_KEY}`,
         RELAY_TOKEN_SECRET: randomBytes(32).toString('hex'),
+        // See snapshotSources: the load test holds up to 500 conversations under one key.
+        MAX_CONVERSATIONS_PER_SUBJECT: '10000',
         ...options.relayVars,
       },
       (url) => answers(`${url}/healthz`, async (res) => res.ok && (await res.text()).includes('"ok"')),
     );
+    /** @type {Target | null} */
+    let bare = null;
+    try {
+      if (options.bare !== false)
+        bare = await startBareRelay({
+          upstream: `${emulatorWs}${LIVE_PATH}`,
+          key: account.key(`${emulator.url}/token`),
+          model: `projects/bench-project/locations/${RELAY_LOCATION}/publishers/google/models/${RELAY_MODEL}`,
+        });
+    } catch (err) {
+      await relay.stop();
+      throw err;
+    }
     return {
       relayUrl: relay.url,
       emulatorUrl: emulator.url,
       apiKey: API_KEY,
       relay,
       emulator,
-      alive: () => relay.alive() && emulator.alive(),
-      health: () => `${relay.health()}\n${emulator.health()}`,
+      bare,
+      alive: () => relay.alive() && emulator.alive() && (bare?.alive() ?? true),
+      health: () => [relay, emulator, bare].flatMap((w) => (w ? [w.health()] : [])).join('\n'),
       stop: async () => {
-        await Promise.all([relay.stop(), emulator.stop()]);
+        await Promise.all([relay.stop(), emulator.stop(), bare?.stop()]);
         removeSnapshot(dir);
       },
     };
