@@ -1,7 +1,8 @@
 // What a conversation keeps in its Durable Object's storage, typed, loaded once when the object starts and
-// written through one method. Frequent changes (a new resumption handle every few hundred milliseconds, counters)
-// are coalesced to at most one write per FLUSH_INTERVAL_MS; events that must survive a restart (a client drop,
-// the end of a link) flush at once. The loss window: a Durable Object that dies between flushes resumes from a
+// written through one method. Frequent changes are coalesced: a new resumption handle (every few hundred
+// milliseconds while audio streams) at most once per FLUSH_INTERVAL_MS, counters, usage and last activity once per
+// BOOKKEEPING_INTERVAL_MS; events that must survive a restart (a turn's end, a client drop, the end of a link)
+// flush at once. A restart loses at most 10 s of counters (the status and usage a restart reports). The loss window: a Durable Object that dies between flushes resumes from a
 // handle up to a second old, which the upstream outbox (still unacknowledged frames) does not cover — the
 // conversation continues, with up to that second of input missing from the model's state.
 import { newCounters, type Counters } from './counters';
@@ -52,6 +53,8 @@ const KEYS = [
 type Key = (typeof KEYS)[number];
 
 const FLUSH_INTERVAL_MS = 1_000;
+/** Counters, usage and last activity change with every message; they are written this often (and at events). */
+const BOOKKEEPING_INTERVAL_MS = 10_000;
 /** Relay handles a client may present: enough for any client's recent ones, bounded for storage. */
 const MAX_ISSUED_HANDLES = 32;
 /** Tokens remembered per conversation for session limits (oldest forgotten first). */
@@ -75,6 +78,7 @@ function emptyRecord(): ConversationRecord {
 export class SessionStore {
   private dirty = new Set<Key>();
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private due = 0;
 
   private constructor(
     private readonly storage: DurableObjectStorage,
@@ -95,13 +99,22 @@ export class SessionStore {
       this.dirty.add(key);
     }
     if (urgency === 'now') this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), FLUSH_INTERVAL_MS);
+    else this.schedule(FLUSH_INTERVAL_MS);
   }
 
   /** Marks fields changed in place (counters) for the next write. */
   touch(...keys: Key[]): void {
     for (const key of keys) this.dirty.add(key);
-    this.timer ??= setTimeout(() => this.flush(), FLUSH_INTERVAL_MS);
+    this.schedule(BOOKKEEPING_INTERVAL_MS);
+  }
+
+  /** One timer: the earliest pending write wins. */
+  private schedule(ms: number): void {
+    const due = Date.now() + ms;
+    if (this.timer && this.due <= due) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.due = due;
+    this.timer = setTimeout(() => this.flush(), ms);
   }
 
   flush(): void {
