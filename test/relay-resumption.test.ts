@@ -10,8 +10,11 @@ import {
   connectRelay,
   createScenario,
   eventually,
+  isRelayEvent,
   isTurnComplete,
+  livePath,
   relayFetch,
+  say,
   scenarioAudio,
   scenarioReport,
   setupMessage,
@@ -21,8 +24,8 @@ import {
 } from './helpers/relay';
 import type { JsonMessage, TestSocket } from './helpers/ws';
 
-const live = (id: string, query = 'relay_events=1') => `/v1/conversations/${id}/live?${query}`;
-const isRelay = (m: JsonMessage) => m.relay !== undefined;
+const live = livePath;
+const isRelay = isRelayEvent;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sends PCM as 20 ms binary frames paced in real time (so goAways and faults land mid-stream). */
@@ -32,11 +35,6 @@ async function stream(ws: TestSocket, pcm: Uint8Array, frameMs = 20): Promise<vo
     ws.send(pcm.slice(i, i + frame));
     await sleep(frameMs);
   }
-}
-
-async function say(ws: TestSocket, text: string): Promise<string> {
-  ws.send({ realtimeInput: { text } });
-  return turnText((await ws.until(isTurnComplete, 15_000, `reply to "${text}"`)).filter((m) => !isRelay(m)));
 }
 
 describe('upstream goAway and drops are handed over with nothing lost', () => {

@@ -11,8 +11,10 @@ import {
   createScenario,
   eventually,
   isTurnComplete,
+  livePath,
   mintToken,
   relayFetch,
+  say,
   scenarioReport,
   setupMessage,
   turnText,
@@ -20,15 +22,9 @@ import {
 } from './helpers/relay';
 import type { JsonMessage, TestSocket } from './helpers/ws';
 
-const live = (id: string, query = 'relay_events=1') => `/v1/conversations/${id}/live?${query}`;
-const isRelay = (m: JsonMessage) => m.relay !== undefined;
+const live = livePath;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const withResumption = (scenario: string) => setupMessage({ scenario, extra: { sessionResumption: {} } });
-
-async function say(ws: TestSocket, text: string): Promise<string> {
-  ws.send({ realtimeInput: { text } });
-  return turnText((await ws.until(isTurnComplete, 15_000, `reply to "${text}"`)).filter((m) => !isRelay(m)));
-}
 
 /** No upstream connection of the scenario is open: nothing Google would bill is left behind. */
 async function noUpstreamLeft(scenario: string): Promise<void> {

@@ -98,6 +98,19 @@ export function turnText(messages: JsonMessage[]): string {
 
 export const isTurnComplete = (m: JsonMessage): boolean => m.serverContent?.turnComplete === true;
 
+/** A relay event (`{"relay":{…}}`), not part of the Live API stream. */
+export const isRelayEvent = (m: JsonMessage): boolean => m.relay !== undefined;
+
+/** The conversation's own WebSocket path, with relay events on unless the query says otherwise. */
+export const livePath = (id: string, query = 'relay_events=1') => `/v1/conversations/${id}/live?${query}`;
+
+/** Sends a text turn and returns the model's reply text (relay events left out). */
+export async function say(ws: TestSocket, text: string): Promise<string> {
+  ws.send({ realtimeInput: { text } });
+  const turn = await ws.until(isTurnComplete, 15_000, `reply to "${text}"`);
+  return turnText(turn.filter((m) => !isRelayEvent(m)));
+}
+
 /** Polls until the check passes (for state the emulator or relay reaches asynchronously). */
 export async function eventually(
   check: () => Promise<boolean>,
