@@ -1,6 +1,8 @@
 // Relay configuration from vars and secrets, and the limits of the relay's own queues.
 import { CloseCode, RelayClose } from './live-api/close-codes';
 import { modelId, vertexModelName } from './live-api/protocol';
+import { MAX_INTEGER_DIGITS } from './limits';
+import { parseDecimalInteger } from './util/strict-input';
 
 /** The numeric vars of a conversation's life, parsed once per env (README "Configuration"). */
 export interface RelayConfig {
@@ -41,8 +43,8 @@ function positiveInt(name: string, value: unknown, fallback: number, min = 1): n
   const n =
     typeof value === 'number'
       ? value
-      : typeof value === 'string' && /^\d{1,15}$/.test(value)
-        ? Number(value)
+      : typeof value === 'string'
+        ? (parseDecimalInteger(value, MAX_INTEGER_DIGITS) ?? NaN)
         : NaN;
   if (Number.isSafeInteger(n) && n >= min) return n;
   console.warn(JSON.stringify({ event: 'config_invalid', var: name, using: fallback }));

@@ -1,6 +1,7 @@
 // Drives the pure PcmBatcher with a clock and one timer: client audio (binary PCM or JSON base64) in, upstream
 // `realtimeInput.audio` batches out, the oldest buffered sample never held past the hold time.
 import { PcmBatcher, pcmRateOf, type Batch, type BatchOptions } from './batcher';
+import { base64DecodedLength } from '../util/base64';
 import type { ClientOrigin } from '../upstream/resumption';
 
 /** Standard base64 (what the Live API's JSON carries); anything else takes the decoding path and its errors. */
@@ -44,8 +45,7 @@ export class AudioInput {
   private passThrough(raw: string, data: string, mimeType: string, origin: ClientOrigin): boolean {
     const batcher = this.batcher;
     if (batcher.bufferedBytes !== 0 || data.length % 4 !== 0) return false;
-    const padding = data.endsWith('==') ? 2 : data.endsWith('=') ? 1 : 0;
-    const bytes = (data.length / 4) * 3 - padding;
+    const bytes = base64DecodedLength(data);
     const passes = batcher.windowBytes === 0 || (bytes >= batcher.minBytes && bytes <= batcher.windowBytes);
     if (!passes || bytes % 2 !== 0 || bytes === 0 || !BASE64.test(data)) return false;
     const rate = pcmRateOf(mimeType);
@@ -62,11 +62,6 @@ export class AudioInput {
       reason: 'frame',
     });
     return true;
-  }
-
-  /** The last client frame the batches sent so far complete (an odd carried byte keeps its frame open). */
-  get lastCompleted(): ClientOrigin | null {
-    return this.completed;
   }
 
   /** Sends everything buffered now: called before any other client message so nothing is reordered. */

@@ -61,6 +61,7 @@ export type StatusResult =
   | { ok: true; status: Record<string, unknown> }
   | { ok: false; httpStatus: 403 | 404; code: string; message: string };
 
+const encoder = new TextEncoder();
 const INTERRUPTED = JSON.stringify({ serverContent: { interrupted: true } });
 
 export class LiveSession extends DurableObject<Env> {
@@ -223,13 +224,14 @@ export class LiveSession extends DurableObject<Env> {
     // relay closed a client for an error. (Not readyState: a client's own close makes it CLOSING while frames it
     // sent before are still being delivered, and those count.)
     if (ws !== this.current) return;
-    this.limits.clientMessage();
+    const now = Date.now();
+    this.limits.clientMessage(now);
     const bytes = byteLength(data);
     count(this.counters.clientIn, bytes);
-    this.store.record.lastActivityAt = Date.now();
+    this.store.record.lastActivityAt = now;
     this.channel.heard();
     try {
-      const flooded = this.flood.take(bytes);
+      const flooded = this.flood.take(bytes, now);
       if (flooded) {
         throw new RelayClose(
           CloseCode.TryAgainLater,
@@ -573,10 +575,7 @@ export class LiveSession extends DurableObject<Env> {
     const message = { ...parsed, sessionResumptionUpdate: rewritten };
     const text = JSON.stringify(message);
     // The frame keeps its type.
-    return [
-      typeof data === 'string' ? text : (new TextEncoder().encode(text).buffer as ArrayBuffer),
-      message,
-    ];
+    return [typeof data === 'string' ? text : (encoder.encode(text).buffer as ArrayBuffer), message];
   }
 
   private onLinkFailed(close: RelayClose): void {

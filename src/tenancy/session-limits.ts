@@ -116,8 +116,8 @@ export class SessionLimits {
   }
 
   /** Any frame from the current client. A timestamp, not a timer reset: this runs for every audio frame. */
-  clientMessage(): void {
-    this.lastClientAt = Date.now();
+  clientMessage(now = Date.now()): void {
+    this.lastClientAt = now;
   }
 
   /** The current client left (closed, replaced, failed): its timer goes with it (a stale alarm finds nothing). */

@@ -2,16 +2,11 @@
 // upstream; it keeps the totals in the conversation's record (so they survive restarts and show in the status)
 // and hands its subject's ledger what was not yet reported.
 import { isObject, type JsonObject } from '../live-api/protocol';
+import { base64DecodedLength } from '../util/base64';
 import { addUsageMetadata, isEmptyUsage, subtractUsage, type UsageTotals } from './totals';
 
 /** The Live API's output audio is PCM16 at 24 kHz whatever its mimeType says (protocol reference §4.4). */
 const OUTPUT_RATE = 24_000;
-
-/** Decoded length of a base64 string without decoding it. */
-function base64Bytes(data: string): number {
-  const padding = data.endsWith('==') ? 2 : data.endsWith('=') ? 1 : 0;
-  return Math.max(0, Math.floor((data.length * 3) / 4) - padding);
-}
 
 function rateOf(mimeType: string): number {
   const match = /rate=(\d+)/.exec(mimeType);
@@ -31,7 +26,7 @@ function outputAudioSeconds(message: JsonObject): number {
     if (!isObject(inline) || typeof inline.data !== 'string') continue;
     const mimeType = typeof inline.mimeType === 'string' ? inline.mimeType : '';
     if (!mimeType.startsWith('audio/pcm')) continue;
-    seconds += base64Bytes(inline.data) / 2 / rateOf(mimeType);
+    seconds += base64DecodedLength(inline.data) / 2 / rateOf(mimeType);
   }
   return seconds;
 }

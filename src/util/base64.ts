@@ -24,6 +24,12 @@ export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.fromBase64(text);
 }
 
+/** The length base64 text decodes to, without decoding it (padding counted; unpadded text rounds down). */
+export function base64DecodedLength(text: string): number {
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  return Math.max(0, Math.floor((text.length * 3) / 4) - padding);
+}
+
 export function encodeBase64Url(bytes: Uint8Array): string {
   return bytes.toBase64({ alphabet: 'base64url', omitPadding: true });
 }
