@@ -85,6 +85,22 @@ describe('time to setup (SETUP_TIMEOUT_MS) → close 4005 setup_timeout', () => 
     await new Promise((r) => setTimeout(r, 500));
     expect(ws.closeEvent).toBeNull();
   });
+
+  it('a client that replaces one still waiting for setup gets its own deadline, not the old one’s', async () => {
+    const id = uniqueConversationId();
+    await withVars(id, { SETUP_TIMEOUT_MS: '400' });
+    const first = await open(id);
+    await new Promise((r) => setTimeout(r, 250));
+    const second = await open(id);
+    expect((await first.closed()).code).toBe(4001);
+    // Past the first client's deadline, inside the second's: the second is not closed by the first's timer.
+    await new Promise((r) => setTimeout(r, 250));
+    expect(second.closeEvent).toBeNull();
+    expect(await second.closed()).toEqual({
+      code: 4005,
+      reason: 'setup_timeout: send setup within 400 ms of connecting',
+    });
+  });
 });
 
 describe('idle timeout (CLIENT_IDLE_TIMEOUT_MS) → close 4006 idle_timeout, and the upstream ends', () => {

@@ -100,14 +100,15 @@ function removeSnapshot(/** @type {string} */ dir) {
  * @param {string} config
  * @param {Record<string, string>} vars
  * @param {(url: string) => Promise<boolean>} healthy answers whether a direct runtime URL is this Worker
+ * @param {number} [inspectorPort] where wrangler's inspector listens for this Worker (off without)
  * @returns {Promise<Worker>}
  */
-async function startWorker(name, config, vars, healthy) {
+async function startWorker(name, config, vars, healthy, inspectorPort) {
   const child = spawn(process.execPath, [HOST], {
     cwd: dirname(config),
     stdio: ['pipe', 'pipe', 'pipe'],
     // In the environment rather than argv: the throwaway key stays out of `ps`.
-    env: { ...process.env, BENCH_WORKER_INPUT: JSON.stringify({ config, vars }) },
+    env: { ...process.env, BENCH_WORKER_INPUT: JSON.stringify({ config, vars, inspectorPort }) },
   });
   live.add(child);
   let output = '';
@@ -292,6 +293,8 @@ async function startWorkers(dir, account, options) {
         ...options.relayVars,
       },
       (url) => answers(`${url}/healthz`, async (res) => res.ok && (await res.text()).includes('"ok"')),
+      // BENCH_INSPECT_RELAY=<port>: the relay's isolate can be profiled (CPU, heap) while a benchmark runs.
+      process.env.BENCH_INSPECT_RELAY ? Number(process.env.BENCH_INSPECT_RELAY) : undefined,
     );
     /** @type {Target | null} */
     let bare = null;

@@ -1,10 +1,10 @@
 // Runs one Worker under wrangler's `unstable_startWorker` in its own Node process, so its workerd processes are
 // children of this one and their CPU can be told apart from the other Worker's (see stack.mjs).
-// Input: BENCH_WORKER_INPUT = JSON {config, vars}. Output: one JSON line {url} on stdout once it serves. Ends
+// Input: BENCH_WORKER_INPUT = JSON {config, vars, inspectorPort?}. Output: one JSON line {url} on stdout once it serves. Ends
 // when its stdin closes (the parent died or let go) or on SIGTERM/SIGINT, disposing the Worker first.
 import { unstable_startWorker } from 'wrangler';
 
-/** @typedef {{ config: string, vars: Record<string, string> }} HostInput */
+/** @typedef {{ config: string, vars: Record<string, string>, inspectorPort?: number }} HostInput */
 
 /** Bounded, so a parent that never closes our stdin cannot leave a Worker running forever. */
 const MAX_LIFETIME_MS = 60 * 60_000;
@@ -21,7 +21,8 @@ const started = unstable_startWorker({
   bindings,
   dev: {
     server: { hostname: '127.0.0.1', port: 0 },
-    inspector: false,
+    // Off unless asked for (BENCH_INSPECT_RELAY, see stack.mjs): a profiler or heap probe attaches there.
+    inspector: input.inspectorPort ? { hostname: '127.0.0.1', port: input.inspectorPort } : false,
     persist: false,
     watch: false,
     // The parent keeps the tail of this output to explain a failure, and prints it all with BENCH_DEBUG=1.

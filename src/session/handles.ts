@@ -46,7 +46,7 @@ export class RelayHandles {
 
   /**
    * The conversation's latest resumable Google handle. Handles arrive several times a second while audio streams;
-   * they are written at most about once a second, except the first after a turn ended, which is written at once:
+   * they are written at most once every 5 s (SessionStore), except the first after a turn ended, which is written at once:
    * a restart then loses no finished turn.
    */
   remember(google: string | null): void {

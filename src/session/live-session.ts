@@ -49,7 +49,6 @@ import { logEvent, type LogValue } from '../ops/log';
 export type Phase = 'idle' | 'linking' | 'live' | 'grace';
 
 interface Attachment extends ConnectInfo {
-  connectedAt: number;
   setupSent: boolean;
   /** This client connection's number in the conversation (what `ClientOrigin.client` names). */
   client: number;
@@ -115,7 +114,7 @@ export class LiveSession extends DurableObject<Env> {
       this.handles = new RelayHandles(this.store, () => readConfig(this.env).handleTtlMs);
       this.usage = new UsageMeter(this.store.record, () => this.store.touch('usage', 'usageReported'));
     });
-    this.limits = new SessionLimits(() => this.env, ctx.storage, {
+    this.limits = new SessionLimits(() => this.env, {
       expire: (ws, close) => {
         if (ws === this.current) this.failClient(ws, close);
       },
@@ -165,13 +164,12 @@ export class LiveSession extends DurableObject<Env> {
     this.ctx.acceptWebSocket(pair[1], ['client']);
     this.attach(pair[1], {
       ...info,
-      connectedAt: Date.now(),
       setupSent: false,
       client: ++this.clientConnections,
       retired: false,
     });
     this.current = pair[1];
-    this.limits.clientConnected();
+    this.limits.clientConnected(pair[1]);
     if (this.phase === 'grace') this.enter(this.setupFrame ? 'live' : 'linking');
     const headers = new Headers({ 'X-Conversation-Id': info.conversationId });
     if (info.subprotocol) headers.set('Sec-WebSocket-Protocol', info.subprotocol);
@@ -289,12 +287,11 @@ export class LiveSession extends DurableObject<Env> {
     await this.webSocketClose(ws, 1006);
   }
 
-  /** The setup deadline (SessionLimits): an alarm, so a client that has not sent setup yet may hibernate. */
-  override async alarm(): Promise<void> {
-    const ws = this.current;
-    if (ws && !this.attachmentOf(ws).setupSent)
-      this.limits.setupDeadline(ws, this.attachmentOf(ws).connectedAt);
-  }
+  /**
+   * Earlier versions kept the setup deadline in an alarm; one may still be scheduled in an object's storage. The
+   * deadline is a timer now (SessionLimits), so such an alarm has nothing left to do.
+   */
+  override async alarm(): Promise<void> {}
 
   /** The one place the phase changes; it owns the grace timer. */
   private enter(next: Phase): void {

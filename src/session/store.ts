@@ -1,10 +1,13 @@
 // What a conversation keeps in its Durable Object's storage, typed, loaded once when the object starts and
 // written through one method. Frequent changes are coalesced: a new resumption handle (every few hundred
 // milliseconds while audio streams) at most once per FLUSH_INTERVAL_MS, counters, usage and last activity once per
-// BOOKKEEPING_INTERVAL_MS; events that must survive a restart (a turn's end, a client drop, the end of a link)
-// flush at once. A restart loses at most 10 s of counters (the status and usage a restart reports). The loss window: a Durable Object that dies between flushes resumes from a
-// handle up to a second old, which the upstream outbox (still unacknowledged frames) does not cover — the
-// conversation continues, with up to that second of input missing from the model's state.
+// BOOKKEEPING_INTERVAL_MS (or with an earlier write); events that must survive a restart (a turn's end, a client
+// drop, the end of a link) flush at once. Every write is one SQLite transaction: a billed row write per key in
+// production, and in local workerd a commit on the one thread every conversation shares — `npm run load` showed
+// those commits (and alarm writes) as the relay's stalls, which is why the interval is 5 s rather than 1 s.
+// The loss window: an object that dies between flushes resumes from a handle up to 5 s old, which the upstream
+// outbox (in memory) does not cover — the conversation continues, with up to that much input since the last
+// finished turn missing from the model's state. A restart also loses at most 10 s of counters.
 import { newCounters, type Counters } from './counters';
 import { emptyUsage, type UsageTotals } from '../usage/totals';
 
@@ -52,7 +55,8 @@ const KEYS = [
 ] as const satisfies ReadonlyArray<keyof ConversationRecord>;
 type Key = (typeof KEYS)[number];
 
-const FLUSH_INTERVAL_MS = 1_000;
+/** The handle's write interval: the loss window above. */
+const FLUSH_INTERVAL_MS = 5_000;
 /** Counters, usage and last activity change with every message; they are written this often (and at events). */
 const BOOKKEEPING_INTERVAL_MS = 10_000;
 /** Relay handles a client may present: enough for any client's recent ones, bounded for storage. */

@@ -30,11 +30,14 @@ export interface SessionLimitsHooks {
 }
 
 /**
- * Before `setup` the object holds no timer (the client socket can hibernate): the setup deadline is an alarm, and
- * the lease taken at admission outlasts it. From `setup` on the upstream socket pins the object in memory anyway,
- * and plain timers renew the lease and watch for idleness.
+ * Plain timers only: the setup deadline (the lease taken at admission outlasts it), then lease renewal and the idle
+ * watch. Not an alarm for the setup deadline: an alarm is a storage write when set and another when it fires (in
+ * local workerd each a synchronous fsync on the thread every conversation shares, which measurably stalled
+ * `npm run load`), for every connection, to let a socket that has not sent setup hibernate during a window (10 s)
+ * no longer than the idle time before an object hibernates anyway.
  */
 export class SessionLimits {
+  private setupTimer: Timer | null = null;
   private idleTimer: Timer | null = null;
   private renewTimer: ReturnType<typeof setInterval> | null = null;
   private lastClientAt = 0;
@@ -44,7 +47,6 @@ export class SessionLimits {
   constructor(
     /** Read at each use, as the session's own vars are (tests point one conversation at short limits). */
     private readonly envOf: () => Env,
-    private readonly storage: DurableObjectStorage,
     private readonly hooks: SessionLimitsHooks,
   ) {}
 
@@ -84,26 +86,20 @@ export class SessionLimits {
     return null;
   }
 
-  /** A client socket was accepted: it has SETUP_TIMEOUT_MS to send setup (an alarm, so it may hibernate). */
-  clientConnected(): void {
+  /** A client socket was accepted: it has SETUP_TIMEOUT_MS to send setup. */
+  clientConnected(ws: WebSocket): void {
     this.clientGone();
-    void this.storage.setAlarm(Date.now() + setupTimeoutMs(this.env));
-  }
-
-  /** The session's alarm: closes the current client if it is still without setup past its deadline. */
-  setupDeadline(ws: WebSocket, connectedAt: number): void {
     const ms = setupTimeoutMs(this.env);
-    const left = connectedAt + ms - Date.now();
-    if (left > 0) {
-      void this.storage.setAlarm(Date.now() + left);
-      return;
-    }
-    logEvent('limit_hit', { ...this.hooks.context(), limit: 'setup_timeout', ms });
-    this.hooks.expire(ws, setupTimeoutClose(ms));
+    this.setupTimer = setTimeout(() => {
+      this.setupTimer = null;
+      logEvent('limit_hit', { ...this.hooks.context(), limit: 'setup_timeout', ms });
+      this.hooks.expire(ws, setupTimeoutClose(ms));
+    }, ms);
   }
 
   /** The client's setup arrived: the lease is renewed from now on, and the client must not stay silent too long. */
   setupReceived(ws: WebSocket): void {
+    this.clearSetupTimer();
     this.lastClientAt = Date.now();
     if (!this.idleTimer) this.armIdle(ws, idleTimeoutMs(this.env));
     if (this.renewTimer) return;
@@ -122,8 +118,14 @@ export class SessionLimits {
 
   /** The current client left (closed, replaced, failed): its timer goes with it (a stale alarm finds nothing). */
   clientGone(): void {
+    this.clearSetupTimer();
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
+  }
+
+  private clearSetupTimer(): void {
+    if (this.setupTimer) clearTimeout(this.setupTimer);
+    this.setupTimer = null;
   }
 
   /** Nothing is left (no client, no upstream): every timer stops and the lease goes back, with the last usage. */

@@ -70,8 +70,9 @@ export interface ClientOrigin {
 }
 
 interface Entry {
-  readonly frame: string;
-  readonly origin: ClientOrigin | null;
+  /** Emptied once acknowledged. */
+  frame: string;
+  origin: ClientOrigin | null;
   /** Index on the current upstream connection (1 = first message after setup); 0 while not yet sent on it. */
   index: number;
 }
@@ -82,6 +83,9 @@ interface Entry {
  * again from the oldest unacknowledged one when the session moves to a new connection (`rewind`). Order is the
  * client's, always: the outbox is one FIFO.
  */
+/** Acknowledged entries (emptied) kept before the array is compacted: amortizes the copy. */
+const COMPACT_AFTER = 64;
+
 export class Outbox {
   private entries: Entry[] = [];
   private head = 0;
@@ -126,10 +130,15 @@ export class Outbox {
       // Monotonic: an audio batch finishing a frame's carried odd byte may trail a later message of the client.
       if (origin && (origin.client !== this.consumed?.client || origin.index > this.consumed.index))
         this.consumed = origin;
+      // Acknowledged frames are never sent again: let go of the text now, not at the next compaction (20 ms
+      // audio frames are ~1 KiB of base64 each; holding them until compaction held seconds of audio per
+      // conversation).
+      entry.frame = '';
+      entry.origin = null;
       this.head++;
     }
     // Compact now and then instead of shifting on every acknowledgement.
-    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+    if (this.head > COMPACT_AFTER && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head);
       this.cursor -= this.head;
       this.head = 0;
