@@ -12,7 +12,7 @@ import { numberArg, runMain, stringArg } from './lib/cli.mjs';
 import { Conversation, sleep } from './lib/conversation.mjs';
 import { machineLine, writeSection } from './lib/results.mjs';
 import { streamSlot } from './lib/slot.mjs';
-import { startStack } from './lib/stack.mjs';
+import { startFloor, startStack } from './lib/stack.mjs';
 import { fmt, markdownTable, mean, median, percentile, ratio } from './lib/stats.mjs';
 
 const FRAME_MS = 20;
@@ -21,6 +21,8 @@ const TARGET_SLOT_MS = 5_000;
 /** Conversations opened at once while a level starts (the relay and the emulator see a burst, not a flood). */
 const OPEN_CONCURRENCY = 10;
 const DRAIN_TIMEOUT_MS = 15_000;
+/** How long the floor's objects are left after their sockets close before its RSS is read again. */
+const FLOOR_SETTLE_MS = 15_000;
 const MAX_LEVEL = 500;
 /** Added latency the issue's goal allows at p99 (ms), and memory per open conversation (MB). */
 const P99_GOAL_MS = 50;
@@ -238,6 +240,8 @@ async function main() {
   const rssSettled = rssNow(s);
   await s.stop();
   stack = null;
+  const floorN = Math.max(0, ...levels);
+  const floor = floorN > 0 ? await measureFloor(floorN) : null;
 
   const memory = { rssStart, rssWarm, rssPeak, rssEnd, rssSettled, settleS };
   const section = [
@@ -253,6 +257,7 @@ async function main() {
     '',
     memoryTable(levels, bareLevels, results, key, memory),
     '',
+    ...(floor ? [floorLines(floor), ''] : []),
     errorsOf(results),
   ].join('\n');
   writeSection('load', section);
@@ -474,6 +479,70 @@ function memoryTable(levels, bareLevels, results, key, m) {
     '',
     `Goals (issue 11): p99 added latency < ${P99_GOAL_MS} ms at 200 conversations with 0 lost frames, 400 without`,
     `errors; ≤ ${MB_PER_CONV_GOAL} MB per open conversation, returned after close.`,
+  ].join('\n');
+}
+
+/**
+ * @typedef {{ n: number, beforeKb: number, openKb: number, closedKb: number, reopenedKb: number }} Floor
+ */
+
+/**
+ * The runtime's floor (bench/lib/floor/worker.ts) in its own workerd, after the stack has stopped: `n` Durable
+ * Objects each holding one WebSocket, opened `OPEN_CONCURRENCY` at a time; RSS before, with them open,
+ * `FLOOR_SETTLE_MS` after they closed, and with another `n` open (what the first left is reused or not).
+ * @param {number} n
+ * @returns {Promise<Floor>}
+ */
+async function measureFloor(n) {
+  console.log(`the runtime's floor: ${n} Durable Objects holding one WebSocket each…`);
+  const floor = await startFloor();
+  try {
+    const base = `${floor.url.replace(/^http/, 'ws')}/ws`;
+    const openOne = (/** @type {string} */ id) =>
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(`${base}?id=${id}`);
+        ws.onopen = () => resolve(ws);
+        ws.onerror = () => reject(new Error(`floor: socket ${id} failed to open`));
+      });
+    const openAll = async (/** @type {string} */ round) => {
+      /** @type {WebSocket[]} */
+      const sockets = [];
+      for (let i = 0; i < n; i += OPEN_CONCURRENCY) {
+        const batch = Array.from(
+          { length: Math.min(OPEN_CONCURRENCY, n - i) },
+          (_, j) => `${round}-${i + j}`,
+        );
+        sockets.push(...(await Promise.all(batch.map(openOne))));
+      }
+      await sleep(1_000);
+      return sockets;
+    };
+    const beforeKb = floor.rssKb();
+    const first = await openAll('a');
+    const openKb = floor.rssKb();
+    for (const ws of first) ws.close(1000);
+    await sleep(FLOOR_SETTLE_MS);
+    const closedKb = floor.rssKb();
+    const second = await openAll('b');
+    const reopenedKb = floor.rssKb();
+    for (const ws of second) ws.close(1000);
+    return { n, beforeKb, openKb, closedKb, reopenedKb };
+  } finally {
+    await floor.stop();
+  }
+}
+
+/** @param {Floor} f */
+function floorLines(f) {
+  const per = (/** @type {number} */ kb) => fmt(kb / 1024 / f.n, 2);
+  return [
+    `The runtime's floor (bench/lib/floor/worker.ts, in its own workerd after the run): ${f.n} Durable Objects`,
+    "(SQLite-backed like the relay's) that each accept one hibernatable WebSocket and do nothing else — no storage,",
+    'no upstream socket, no state. What one conversation costs the runtime before the relay does anything:',
+    '',
+    `- ${per(f.openKb - f.beforeKb)} MB per object open (RSS ${fmt(f.beforeKb / 1024)} → ${fmt(f.openKb / 1024)} MB);`,
+    `  ${fmt((f.closedKb - f.beforeKb) / 1024)} MB of it still resident ${FLOOR_SETTLE_MS / 1000} s after they closed;`,
+    `  another ${f.n} opened then: ${per(f.reopenedKb - f.closedKb)} MB per object more (what was kept is reused).`,
   ].join('\n');
 }
 

@@ -328,3 +328,14 @@ async function startWorkers(dir, account, options) {
     throw err;
   }
 }
+
+/**
+ * The runtime's floor (bench/lib/floor/worker.js) in its own workerd: a Durable Object per WebSocket and nothing
+ * else, for the memory the runtime itself takes per conversation.
+ * @returns {Promise<Worker>}
+ */
+export async function startFloor() {
+  return startWorker('floor', join(ROOT, 'bench', 'lib', 'floor', 'wrangler.toml'), {}, (url) =>
+    answers(`${url}/`, async (res) => res.ok && (await res.text()) === 'floor'),
+  );
+}
