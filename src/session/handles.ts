@@ -46,8 +46,8 @@ export class RelayHandles {
 
   /**
    * The conversation's latest resumable Google handle. Handles arrive several times a second while audio streams;
-   * they are written at most once every 5 s (SessionStore), except the first after a turn ended, which is written at once:
-   * a restart then loses no finished turn.
+   * they are written at most once every 5 s (SessionStore), except the first after a turn ended, which is written
+   * at once: a restart then loses no finished turn.
    */
   remember(google: string | null): void {
     const urgent = this.turnEnded || google === null;
