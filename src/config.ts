@@ -2,7 +2,7 @@
 import { CloseCode, RelayClose } from './live-api/close-codes';
 import { modelId, vertexModelName } from './live-api/protocol';
 import { MAX_INTEGER_DIGITS } from './limits';
-import { parseDecimalInteger } from './util/strict-input';
+import { numberOrDigits } from './util/strict-input';
 
 /** The numeric vars of a conversation's life, parsed once per env (README "Configuration"). */
 export interface RelayConfig {
@@ -40,12 +40,7 @@ const MIN_LEASE_MS = 300;
 /** A positive integer var of plain digits; unset, empty or malformed → the default (logged once, never fatal). */
 function positiveInt(name: string, value: unknown, fallback: number, min = 1): number {
   if (value === undefined || value === '') return fallback;
-  const n =
-    typeof value === 'number'
-      ? value
-      : typeof value === 'string'
-        ? (parseDecimalInteger(value, MAX_INTEGER_DIGITS) ?? NaN)
-        : NaN;
+  const n = numberOrDigits(value, MAX_INTEGER_DIGITS);
   if (Number.isSafeInteger(n) && n >= min) return n;
   console.warn(JSON.stringify({ event: 'config_invalid', var: name, using: fallback }));
   return fallback;

@@ -4,7 +4,7 @@
 // Durable Object drives it with its own clock and must flush() before relaying any other client message.
 import { Histogram } from '../util/histogram';
 import { decodeBase64, encodeBase64 } from '../util/base64';
-import { parseDecimalInteger } from '../util/strict-input';
+import { numberOrDigits } from '../util/strict-input';
 import { CloseCode, RelayClose } from '../live-api/close-codes';
 import {
   BATCH_MAX_HOLD_MS,
@@ -101,12 +101,7 @@ const MIN_CHUNK_BOUNDS: Bounds = { min: BATCH_MIN_WINDOW_MS, max: BATCH_MAX_WIND
 
 function parseBounded(field: BatchField, label: string, value: unknown, fallback: number, b: Bounds): number {
   if (value === undefined) return fallback;
-  const n =
-    typeof value === 'number'
-      ? value
-      : typeof value === 'string'
-        ? (parseDecimalInteger(value, MAX_INTEGER_DIGITS) ?? NaN)
-        : NaN;
+  const n = numberOrDigits(value, MAX_INTEGER_DIGITS);
   if (Number.isInteger(n) && ((n >= b.min && n <= b.max) || (b.zeroOk === true && n === 0))) return n;
   const range = `${b.zeroOk ? '0 (off) or ' : ''}an integer from ${b.min} to ${b.max}`;
   throw new BatchError(field, `${label} must be ${range}, got ${show(value)}`);

@@ -47,3 +47,10 @@ const DECIMAL = /^\d+$/;
 export function parseDecimalInteger(text: string, maxDigits: number): number | null {
   return text.length >= 1 && text.length <= maxDigits && DECIMAL.test(text) ? Number(text) : null;
 }
+
+/** A number as given, or one written in plain decimal digits (see parseDecimalInteger); NaN for anything else. */
+export function numberOrDigits(value: unknown, maxDigits: number): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string') return parseDecimalInteger(value, maxDigits) ?? NaN;
+  return NaN;
+}
