@@ -18,6 +18,7 @@ import {
   scenarioInstruction,
   scenarioReport,
 } from './helpers/emulator-control';
+import { EmulatorState } from '../src/emulator/state';
 
 afterEach(() => EmulatorClient.closeAll());
 
@@ -194,5 +195,62 @@ describe('resuming', () => {
       report.consumed.filter((c) => c.type === 'realtimeInput.audio').map((c) => [c.conn, c.index]),
     ).toEqual([...[1, 2, 3, 4].map((i) => [0, i]), ...sent.slice(acked).map((_, i) => [1, i + 1])]);
     expect(report.messagesByType['realtimeInput.audio']).toBe(5 + sent.length - acked);
+  });
+});
+
+describe('the handle store', () => {
+  it('keeps the newest handles when full and forgets the oldest tenth at once', () => {
+    const state = new EmulatorState(60_000, () => {}, { handles: 100, scenarios: 500 });
+    const session = state.newSession(state.anonymousScenario());
+    const issued = Array.from({ length: 100 }, () => state.issueHandle(session));
+    expect(issued.every((h) => state.lookupHandle(h) !== undefined)).toBe(true);
+
+    // The 101st issue finds the store full: the oldest ten go, not only one, so the next nine need no sweep.
+    const next = Array.from({ length: 10 }, () => state.issueHandle(session));
+    const known = (handles: string[]) => handles.filter((h) => state.lookupHandle(h) !== undefined).length;
+    expect(known(issued.slice(0, 10))).toBe(0);
+    expect(known(issued.slice(10))).toBe(90);
+    expect(known(next)).toBe(10);
+    // Full again: the next issue forgets the next-oldest ten.
+    state.issueHandle(session);
+    expect(known(issued.slice(10, 20))).toBe(0);
+    expect(known(issued.slice(20))).toBe(80);
+  });
+
+  it('forgets expired handles before live ones', async () => {
+    const state = new EmulatorState(60_000, () => {}, { handles: 10, scenarios: 500 });
+    const short = state.newSession(state.createScenario({ handleTtlMs: 1 }));
+    const long = state.newSession(state.anonymousScenario());
+    const expiring = Array.from({ length: 5 }, () => state.issueHandle(short));
+    const kept = Array.from({ length: 5 }, () => state.issueHandle(long));
+    await new Promise((r) => setTimeout(r, 5));
+    const fresh = state.issueHandle(long);
+    expect(expiring.map((h) => state.lookupHandle(h))).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect([...kept, fresh].every((h) => state.lookupHandle(h)?.expired === false)).toBe(true);
+  });
+
+  it('drops the oldest idle scenarios, anonymous first, with their handles, a tenth at once', () => {
+    const state = new EmulatorState(60_000, () => {}, { handles: 1000, scenarios: 20 });
+    const named = Array.from({ length: 10 }, () => state.createScenario({}));
+    const anonymous = Array.from({ length: 10 }, () => state.anonymousScenario());
+    const handle = state.issueHandle(state.newSession(named[0]!));
+    const kept = state.issueHandle(state.newSession(named[5]!));
+    state.createScenario({});
+    // 21 > 20: down to 18 — the three oldest anonymous ones go first.
+    const present = (list: { id: string }[]) => list.filter((s) => state.getScenario(s.id)).length;
+    expect(present(anonymous)).toBe(7);
+    expect(present(named)).toBe(10);
+    for (let i = 0; i < 9; i++) state.createScenario({});
+    // The anonymous ones are gone, then the oldest named ones with their handles; the rest stay.
+    expect(present(anonymous)).toBe(0);
+    expect(state.getScenario(named[0]!.id)).toBeUndefined();
+    expect(state.lookupHandle(handle)).toBeUndefined();
+    expect(state.lookupHandle(kept)?.expired).toBe(false);
   });
 });

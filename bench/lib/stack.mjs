@@ -276,6 +276,8 @@ async function startWorkers(dir, account, options) {
       EMULATOR_TOKEN_SECRET: randomBytes(32).toString('hex'),
     },
     (url) => answers(`${url}/`, async (res) => res.ok && (await res.text()).startsWith('emulator')),
+    // BENCH_INSPECT_EMULATOR=<port>: the same for the emulator's isolate (its stalls count in every latency).
+    process.env.BENCH_INSPECT_EMULATOR ? Number(process.env.BENCH_INSPECT_EMULATOR) : undefined,
   );
   try {
     const emulatorWs = emulator.url.replace(/^http/, 'ws');

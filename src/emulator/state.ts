@@ -17,8 +17,9 @@ const CLIENT_MESSAGE_TYPES: readonly string[] = [
   'toolResponse',
 ];
 
-/** Scenarios kept in memory; the oldest ones without open connections are dropped beyond this. */
+/** Scenarios kept in memory; beyond this the oldest ones without open connections are dropped (see evict). */
 const MAX_SCENARIOS = 500;
+/** Handles remembered (the newest): a full map forgets its oldest tenth at once (see sweepHandles). */
 const MAX_HANDLES = 20_000;
 /** Input audio kept per session for GET …/audio (counters keep counting past it). */
 const MAX_STORED_AUDIO_BYTES = 32 * 1024 * 1024;
@@ -93,7 +94,6 @@ export interface SessionOwner {
 
 interface SessionSnapshot {
   consumed: number;
-  audioChunks: number;
   storedAudioBytes: number;
   audioBytes: number;
   audioMs: number;
@@ -106,7 +106,11 @@ interface SessionSnapshot {
 export class Session {
   history: HistoryEntry[] = [];
   consumed: ConsumedEntry[] = [];
-  audioChunks: Uint8Array[] = [];
+  /**
+   * Input audio in one buffer that doubles as it fills, its first storedAudioBytes valid: one object per session
+   * rather than one per message (hundreds of thousands under `npm run load`, which the GC had to trace).
+   */
+  private audio = new Uint8Array(0);
   storedAudioBytes = 0;
   audioBytes = 0;
   audioMs = 0;
@@ -120,28 +124,29 @@ export class Session {
   consume(entry: ConsumedEntry, audio?: { pcm: Uint8Array; rate: number }): void {
     if (this.consumed.length < MAX_CONSUMED_ENTRIES) this.consumed.push(entry);
     if (!audio) return;
-    if (this.storedAudioBytes + audio.pcm.length <= MAX_STORED_AUDIO_BYTES) {
-      this.audioChunks.push(audio.pcm);
-      this.storedAudioBytes += audio.pcm.length;
+    const end = this.storedAudioBytes + audio.pcm.length;
+    if (end <= MAX_STORED_AUDIO_BYTES) {
+      if (end > this.audio.length) {
+        const grown = new Uint8Array(
+          Math.min(MAX_STORED_AUDIO_BYTES, Math.max(end, 2 * this.audio.length, 64 * 1024)),
+        );
+        grown.set(this.audio.subarray(0, this.storedAudioBytes));
+        this.audio = grown;
+      }
+      this.audio.set(audio.pcm, this.storedAudioBytes);
+      this.storedAudioBytes = end;
     }
     this.audioBytes += audio.pcm.length;
     this.audioMs += (audio.pcm.length / 2 / audio.rate) * 1000;
   }
 
   storedAudio(): Uint8Array {
-    const out = new Uint8Array(this.storedAudioBytes);
-    let offset = 0;
-    for (const chunk of this.audioChunks) {
-      out.set(chunk, offset);
-      offset += chunk.length;
-    }
-    return out;
+    return this.audio.slice(0, this.storedAudioBytes);
   }
 
   snapshot(): SessionSnapshot {
     return {
       consumed: this.consumed.length,
-      audioChunks: this.audioChunks.length,
       storedAudioBytes: this.storedAudioBytes,
       audioBytes: this.audioBytes,
       audioMs: this.audioMs,
@@ -157,7 +162,6 @@ export class Session {
    */
   restore(snapshot: SessionSnapshot): void {
     this.consumed.length = Math.min(this.consumed.length, snapshot.consumed);
-    this.audioChunks.length = Math.min(this.audioChunks.length, snapshot.audioChunks);
     this.storedAudioBytes = snapshot.storedAudioBytes;
     this.audioBytes = snapshot.audioBytes;
     this.audioMs = snapshot.audioMs;
@@ -197,6 +201,8 @@ export class EmulatorState {
   constructor(
     private readonly defaultHandleTtlMs: number,
     private readonly onRetain: () => void = () => {},
+    /** The caps, smaller in tests. */
+    private readonly caps = { handles: MAX_HANDLES, scenarios: MAX_SCENARIOS },
   ) {}
 
   retain(until: number): void {
@@ -235,7 +241,7 @@ export class EmulatorState {
   }
 
   issueHandle(session: Session): string {
-    if (this.handles.size >= MAX_HANDLES) this.sweepHandles();
+    if (this.handles.size >= this.caps.handles) this.sweepHandles();
     const handle = `emu-${crypto.randomUUID()}`;
     const ttl = session.scenario.spec.handleTtlMs ?? this.defaultHandleTtlMs;
     const expiresAt = Date.now() + ttl;
@@ -268,26 +274,37 @@ export class EmulatorState {
 
   private add(scenario: Scenario): Scenario {
     this.scenarios.set(scenario.id, scenario);
-    if (this.scenarios.size > MAX_SCENARIOS) this.evict();
+    if (this.scenarios.size > this.caps.scenarios) this.evict();
     return scenario;
   }
 
-  /** Drops the oldest idle scenario (anonymous ones first) with its connections' ids and handles. */
+  /**
+   * Drops the oldest idle scenarios (anonymous ones first) with their connections' ids and handles, down to nine
+   * tenths of the cap: the walk over every connection and handle happens once per tenth of the cap created, not
+   * once per scenario.
+   */
   private evict(): void {
     const idle = [...this.scenarios.values()].filter((s) => !s.active);
-    const victim = idle.find((s) => s.anonymous) ?? idle[0];
-    if (!victim) return;
-    this.scenarios.delete(victim.id);
-    for (const [id, entry] of this.connections) if (entry.scenario === victim) this.connections.delete(id);
-    for (const [id, entry] of this.handles) if (entry.session.scenario === victim) this.handles.delete(id);
+    const order = [...idle.filter((s) => s.anonymous), ...idle.filter((s) => !s.anonymous)];
+    const excess = this.scenarios.size - (this.caps.scenarios - Math.ceil(this.caps.scenarios / 10));
+    const victims = new Set(order.slice(0, Math.max(0, excess)));
+    if (victims.size === 0) return;
+    for (const victim of victims) this.scenarios.delete(victim.id);
+    for (const [id, entry] of this.connections) if (victims.has(entry.scenario)) this.connections.delete(id);
+    for (const [id, entry] of this.handles) if (victims.has(entry.session.scenario)) this.handles.delete(id);
   }
 
+  /**
+   * Forgets expired handles, then the oldest (Map order is issue order) down to nine tenths of the cap: one pass
+   * over the map per tenth of the cap issued, not one per handle. (Trimming to just under the cap made every
+   * issue on a full map walk all of it: half the emulator's CPU at 200 conversations under `npm run load`.)
+   */
   private sweepHandles(): void {
     const now = Date.now();
     for (const [id, entry] of this.handles) if (entry.expiresAt <= now) this.handles.delete(id);
-    // Still full: forget the oldest (Map order is issue order).
+    const keep = this.caps.handles - Math.ceil(this.caps.handles / 10);
     for (const id of this.handles.keys()) {
-      if (this.handles.size < MAX_HANDLES) break;
+      if (this.handles.size <= keep) break;
       this.handles.delete(id);
     }
   }
