@@ -15,7 +15,14 @@ import {
 import { messageFaults, scheduleFaultTimers, type FaultHooks } from './faults';
 import { DEFAULTS, type FaultSpec } from './scenarios';
 import { parseSetup, setupRouting, type SetupConfig } from './setup';
-import type { ConnectionRecord, EmulatorState, Scenario, Session, SessionOwner } from './state';
+import type {
+  ConnectionRecord,
+  ConsumedEntry,
+  EmulatorState,
+  Scenario,
+  Session,
+  SessionOwner,
+} from './state';
 
 export interface ConnectionDefaults {
   lifetimeMs: number;
@@ -182,16 +189,10 @@ export class LiveConnection implements ConversationHost, SessionOwner {
     record.lastConsumedIndex = index;
     // A superseded connection (its session resumed elsewhere) is counted but no longer changes the session.
     if (this.isCurrent) {
-      const entry = { conn: record.ordinal, index, type: types[0] ?? message.kind };
-      this.session.consume(
-        {
-          ...entry,
-          ...(audio ? { bytes: audio.pcm.length } : {}),
-          ...(text !== undefined ? { text } : {}),
-          at,
-        },
-        audio,
-      );
+      const entry: ConsumedEntry = { conn: record.ordinal, index, type: types[0] ?? message.kind, at };
+      if (audio) entry.bytes = audio.pcm.length;
+      if (text !== undefined) entry.text = text;
+      this.session.consume(entry, audio);
       this.conversation?.handle(message);
     }
     this.messagesAfterSetup++;
