@@ -1,11 +1,12 @@
-// `npm run load [-- --seconds N] [-- --levels 1,100,200,400] [-- --bare-levels 100,200] [-- --settle-s 60]`:
-// many concurrent conversations through one relay, each streaming 20 ms binary PCM16 frames of quiet noise in
-// real time with the default batching, to the local Live API emulator; and the same through the bare ws relay
-// (bench/lib/bare-relay.mjs), the in-run anchor. Each round runs every level (ascending and descending in
-// turn), the bare relay right after the relay at the same level, in slots of ~5 s of audio, so machine noise is
-// spread over all of them; the spread across rounds is reported. Memory: the relay workerd's VmRSS before the
-// run, around every slot, at its peak, and `--settle-s` after the last conversation closed. Writes the `load`
-// section of bench/RESULTS.md.
+// `npm run load [-- --seconds N] [-- --levels 1,100,200,400] [-- --floor-levels 100,200] [-- --bare-levels 100,200]
+// [-- --settle-s 60]`: many concurrent conversations through one relay, each streaming 20 ms binary PCM16 frames
+// of quiet noise in real time with the default batching, to the local Live API emulator; and the same through
+// two anchors measured in the same rounds: the floor relay (bench/lib/floor/worker.ts: the least a relay can be
+// in workerd with an object per conversation) and the bare ws relay (bench/lib/bare-relay.mjs, Node). Each round
+// runs every level (ascending and descending in turn), the anchors right after the relay at the same level, in
+// slots of ~5 s of audio, so machine noise is spread over all of them; the spread across rounds is reported.
+// Memory: each relay's VmRSS before the run, around every slot, at its peak, and `--settle-s` after the last
+// conversation closed. Writes the `load` section of bench/RESULTS.md.
 import { performance } from 'node:perf_hooks';
 import { quietNoise } from './lib/audio.mjs';
 import { numberArg, runMain, stringArg } from './lib/cli.mjs';
@@ -41,8 +42,13 @@ const MB_PER_CONV_GOAL = 0.5;
  *   closes: Map<string, number>, framesLost: number, framesUnsent: number, serverMessages: number,
  *   audioMs: number, relayCpuMs: number,
  * }} Level
- * @typedef {'relay' | 'bare'} Via
+ * @typedef {'relay' | 'floor' | 'bare'} Via
  */
+
+/** In each level's order: the relay, then the runtime's floor relay, then the bare relay. */
+const VIAS = /** @type {const} */ (['relay', 'floor', 'bare']);
+/** @type {Record<Via, string>} */
+const LABEL = { relay: 'relay', floor: 'workerd floor relay', bare: 'bare ws relay' };
 
 /** @type {import('./lib/stack.mjs').Stack | null} */
 let stack = null;
@@ -168,11 +174,11 @@ function parseLevels(/** @type {string} */ name, /** @type {string} */ fallback)
 }
 
 /**
- * RSS of both relays at one moment, in KiB.
+ * RSS of the three relays at one moment, in KiB.
  * @param {import('./lib/stack.mjs').Stack} s
  */
 function rssNow(s) {
-  return { relay: s.relay.rssKb(), bare: s.bare?.rssKb() ?? NaN };
+  return { relay: s.relay.rssKb(), floor: s.floorRelay?.rssKb() ?? NaN, bare: s.bare?.rssKb() ?? NaN };
 }
 
 async function main() {
@@ -180,42 +186,46 @@ async function main() {
   const settleS = numberArg('settle-s', 60);
   const levels = parseLevels('levels', '1,100,200,400');
   const bareLevels = parseLevels('bare-levels', '100,200');
+  const floorLevels = parseLevels('floor-levels', '100,200');
+  /** @type {Record<Via, number[]>} */
+  const levelsOf = { relay: levels, floor: floorLevels, bare: bareLevels };
   const rounds = Math.max(2, Math.round((seconds * 1000) / TARGET_SLOT_MS));
   const slotMs = (seconds * 1000) / rounds;
   const noise = quietNoise(10_000);
   const machine = machineLine();
   console.log(machine);
-  console.log('starting the emulator, the relay and the bare relay…');
-  stack = await startStack({ relayVars: { CLIENT_RESUME_GRACE_MS: '0' } });
+  console.log('starting the emulator, the relay, the floor relay and the bare relay…');
+  stack = await startStack({
+    relayVars: { CLIENT_RESUME_GRACE_MS: '0' },
+    floorRelay: floorLevels.length > 0,
+  });
   const s = stack;
   const bare = /** @type {import('./lib/stack.mjs').Target} */ (s.bare);
+  /** @type {Record<Via, import('./lib/stack.mjs').Target | null>} */
+  const targets = { relay: s.relay, floor: s.floorRelay, bare };
   console.log(
-    `relay ${s.relayUrl} (workerd ${s.relay.runtimePid}), emulator ${s.emulatorUrl} (workerd ${s.emulator.runtimePid}), bare relay ${bare.url} (node ${bare.runtimePid})`,
+    `relay ${s.relayUrl} (workerd ${s.relay.runtimePid}), emulator ${s.emulatorUrl} (workerd ${s.emulator.runtimePid}), bare relay ${bare.url} (node ${bare.runtimePid})${s.floorRelay ? `, floor relay ${s.floorRelay.url} (workerd ${s.floorRelay.runtimePid})` : ''}`,
   );
   const rssStart = rssNow(s);
   // Warm-up: JIT, the Google token, the first Durable Object; not measured.
   await runLevel(s, s.relay, 1, 2_000, noise, emptyLevel());
   await runLevel(s, bare, 1, 2_000, noise, emptyLevel());
+  if (s.floorRelay) await runLevel(s, s.floorRelay, 1, 2_000, noise, emptyLevel());
   const rssWarm = rssNow(s);
 
   /** @type {Map<string, Level>} */
   const results = new Map();
   const key = (/** @type {Via} */ via, /** @type {number} */ n) => `${via} ${n}`;
-  for (const n of levels) results.set(key('relay', n), emptyLevel());
-  for (const n of bareLevels) results.set(key('bare', n), emptyLevel());
-  const allLevels = [...new Set([...levels, ...bareLevels])].sort((a, b) => a - b);
+  for (const via of VIAS) for (const n of levelsOf[via]) results.set(key(via, n), emptyLevel());
+  const allLevels = [...new Set(VIAS.flatMap((via) => levelsOf[via]))].sort((a, b) => a - b);
   let rssPeak = { ...rssWarm };
   const started = performance.now();
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? allLevels : [...allLevels].reverse();
     for (const n of order) {
-      /** @type {Via[]} */
-      const vias = [];
-      if (levels.includes(n)) vias.push('relay');
-      if (bareLevels.includes(n)) vias.push('bare');
-      for (const via of vias) {
+      for (const via of VIAS.filter((v) => levelsOf[v].includes(n))) {
         const level = /** @type {Level} */ (results.get(key(via, n)));
-        const target = via === 'relay' ? s.relay : bare;
+        const target = /** @type {import('./lib/stack.mjs').Target} */ (targets[via]);
         try {
           await runLevel(s, target, n, slotMs, noise, level);
           const last = level.rounds.at(-1);
@@ -251,11 +261,11 @@ async function main() {
     '',
     describe(seconds, rounds),
     '',
-    table(levels, bareLevels, results, key),
+    table(levelsOf, results, key),
     '',
-    tailTable(levels, bareLevels, results, key),
+    tailTable(levelsOf, results, key),
     '',
-    memoryTable(levels, bareLevels, results, key, memory),
+    memoryTable(levelsOf, results, key, memory),
     '',
     ...(floor ? [floorLines(floor), ''] : []),
     errorsOf(results),
@@ -268,20 +278,33 @@ function describe(/** @type {number} */ seconds, /** @type {number} */ rounds) {
   return [
     `Each level: that many conversations at once, each streaming ${FRAME_MS} ms binary PCM16 frames of quiet noise`,
     `in real time with the default batching (20 ms frames pass at once), ${rounds} rounds of a ${fmt(seconds / rounds, 1)} s slot per level`,
-    '(levels ascending and descending in turn; at each level the bare ws relay right after the relay), frame',
-    'phases spread over the 20 ms period. A figure is pooled over all rounds, with the spread of the per-round',
-    'figures in brackets [min–max]: that spread is the noise to read differences against.',
+    '(levels ascending and descending in turn; at each level the relay, the floor relay, then the bare ws relay),',
+    'frame phases spread over the 20 ms period. A figure is pooled over all rounds, with the spread of the',
+    'per-round figures in brackets [min–max]: that spread is the noise to read differences against.',
     '',
+    '- **workerd floor relay** (bench/lib/floor/worker.ts, its own workerd): the least a relay can be on this',
+    "  runtime with a Durable Object per conversation — the bare ws relay's logic and nothing else (no auth, limits,",
+    "  storage, batching or resumption). The relay minus the floor relay is what the relay's own code costs; the",
+    '  floor relay minus the bare ws relay (Node, one process, no objects) is what the runtime costs.',
     "- **added latency**: client send → emulator receipt of the frame's last byte (see the bench section), ms.",
     '- **lost**: frames sent but never consumed by the emulator. **errors**: failed setups, unexpected closes.',
     "- **CPU / conv-min**: the relay's (its workerd's, or the bare relay's Node process's) CPU during streaming",
-    '  over the conversation-minutes of audio; ×bare against the bare relay at the same level.',
+    '  over the conversation-minutes of audio; ×bare / ×floor against the bare / floor relay at the same level.',
     "- **CPU % relay / emulator / client / other**: each process's CPU over the streaming wall time (100 % = one",
     "  of the machine's cores); the client is this harness; other is the rest of the machine (/proc/stat busy time",
     "  minus those three: other processes, wrangler's proxies). All share the cores: when the emulator (one",
     "  Durable Object for every session) or the machine saturates, latency grows for reasons not the relay's.",
     '- **client lag p99**: how late the harness itself sent frames against their schedule.',
   ].join('\n');
+}
+
+/** What holds each via's memory, for the lifetime lines. */
+/** @type {Record<Via, string>} */
+const HOLDER = { relay: 'relay workerd', floor: 'floor relay workerd', bare: 'bare ws relay' };
+
+/** Every level any via runs, ascending. @param {Record<Via, number[]>} levelsOf */
+function allLevelsOf(levelsOf) {
+  return [...new Set(VIAS.flatMap((via) => levelsOf[via]))].sort((a, b) => a - b);
 }
 
 /** `median [min–max]` of per-round values. */
@@ -291,32 +314,34 @@ function spread(/** @type {number[]} */ values, digits = 0) {
 }
 
 /**
- * @param {number[]} levels
- * @param {number[]} bareLevels
+ * @param {Record<Via, number[]>} levelsOf
  * @param {Map<string, Level>} results
  * @param {(via: Via, n: number) => string} key
  */
-function table(levels, bareLevels, results, key) {
+function table(levelsOf, results, key) {
   /** @type {string[][]} */
   const rows = [];
-  const all = [...new Set([...levels, ...bareLevels])].sort((a, b) => a - b);
-  for (const n of all) {
-    for (const via of /** @type {Via[]} */ (['relay', 'bare'])) {
+  for (const n of allLevelsOf(levelsOf)) {
+    for (const via of VIAS) {
       const l = results.get(key(via, n));
       if (!l) continue;
-      const b = via === 'relay' ? results.get(key('bare', n)) : undefined;
       const cpu = (/** @type {Level} */ x) => (x.relayCpuMs / x.audioMs) * 60_000;
+      const against = (/** @type {Via} */ other) => {
+        const o = via === other ? undefined : results.get(key(other, n));
+        return o && o.audioMs > 0 ? [`${ratio(cpu(l), cpu(o))}${other === 'floor' ? ' floor' : ''}`] : [];
+      };
+      const ratios = [...against('bare'), ...(via === 'relay' ? against('floor') : [])];
       const closes = [...l.closes.values()].reduce((a, c) => a + c, 0);
       const pick = (/** @type {(r: Round) => number} */ f) => l.rounds.map(f);
       rows.push([
         `${n}`,
-        via === 'relay' ? 'relay' : 'bare ws relay',
+        LABEL[via],
         `${fmt(percentile(l.latencies, 50))} [${fmt(Math.min(...pick((r) => r.p50)))}–${fmt(Math.max(...pick((r) => r.p50)))}]`,
         `${fmt(percentile(l.latencies, 99))} [${fmt(Math.min(...pick((r) => r.p99)))}–${fmt(Math.max(...pick((r) => r.p99)))}]`,
         fmt(mean(l.latencies), 1),
         `${l.framesLost}`,
         `${l.setupFailures.length + closes}`,
-        `${fmt(cpu(l))}${b ? ` (${ratio(cpu(l), cpu(b))})` : ''}`,
+        `${fmt(cpu(l))}${ratios.length ? ` (${ratios.join(', ')})` : ''}`,
         `${spread(pick((r) => r.relayCpuPct))} / ${spread(pick((r) => r.emulatorCpuPct))} / ${spread(pick((r) => r.clientCpuPct))} / ${spread(pick((r) => r.otherCpuPct))}`,
         fmt(Math.max(...pick((r) => r.lagP99)), 1),
       ]);
@@ -331,7 +356,7 @@ function table(levels, bareLevels, results, key) {
       'mean ms',
       'lost',
       'errors',
-      'CPU ms / conv-min (×bare)',
+      'CPU ms / conv-min (×bare, ×floor)',
       'CPU % relay / emulator / client / other',
       'client lag p99 ms (max)',
     ],
@@ -343,17 +368,15 @@ function table(levels, bareLevels, results, key) {
 /**
  * Where the tail comes from: the responsiveness of each process while the slots streamed, and how the late
  * frames are spread in time.
- * @param {number[]} levels
- * @param {number[]} bareLevels
+ * @param {Record<Via, number[]>} levelsOf
  * @param {Map<string, Level>} results
  * @param {(via: Via, n: number) => string} key
  */
-function tailTable(levels, bareLevels, results, key) {
+function tailTable(levelsOf, results, key) {
   /** @type {string[][]} */
   const rows = [];
-  const all = [...new Set([...levels, ...bareLevels])].sort((a, b) => a - b);
-  for (const n of all) {
-    for (const via of /** @type {Via[]} */ (['relay', 'bare'])) {
+  for (const n of allLevelsOf(levelsOf)) {
+    for (const via of VIAS) {
       const l = results.get(key(via, n));
       if (!l || l.rounds.length === 0) continue;
       const relayProbe = l.rounds.flatMap((r) => r.relayProbe);
@@ -363,7 +386,7 @@ function tailTable(levels, bareLevels, results, key) {
       const worst = l.rounds.reduce((a, r) => a + (r.late.worst[0] ?? 0), 0);
       rows.push([
         `${n}`,
-        via === 'relay' ? 'relay' : 'bare ws relay',
+        LABEL[via],
         `${fmt(percentile(relayProbe, 50), 1)} / ${fmt(percentile(relayProbe, 99), 1)} / ${fmt(Math.max(...relayProbe), 0)}`,
         `${fmt(percentile(emulatorProbe, 50), 1)} / ${fmt(percentile(emulatorProbe, 99), 1)} / ${fmt(Math.max(...emulatorProbe), 0)}`,
         `${spread(l.rounds.map((r) => r.relayWaitPct))} / ${spread(l.rounds.map((r) => r.emulatorWaitPct))}`,
@@ -402,28 +425,26 @@ function tailTable(levels, bareLevels, results, key) {
 }
 
 /**
- * @param {number[]} levels
- * @param {number[]} bareLevels
+ * @param {Record<Via, number[]>} levelsOf
  * @param {Map<string, Level>} results
  * @param {(via: Via, n: number) => string} key
  * @param {{ rssStart: Record<Via, number>, rssWarm: Record<Via, number>, rssPeak: Record<Via, number>,
  *   rssEnd: Record<Via, number>, rssSettled: Record<Via, number>, settleS: number }} m
  */
-function memoryTable(levels, bareLevels, results, key, m) {
+function memoryTable(levelsOf, results, key, m) {
   const mb = (/** @type {number} */ kb) => fmt(kb / 1024, 0);
   /** @type {string[][]} */
   const rows = [];
-  const all = [...new Set([...levels, ...bareLevels])].sort((a, b) => a - b);
-  for (const n of all) {
+  for (const n of allLevelsOf(levelsOf)) {
     if (n === 1) continue;
-    for (const via of /** @type {Via[]} */ (['relay', 'bare'])) {
+    for (const via of VIAS) {
       const l = results.get(key(via, n));
       if (!l || l.rounds.length === 0) continue;
       const perConv = (/** @type {(r: Round) => number} */ f) => l.rounds.map((r) => f(r) / 1024 / n);
       const first = /** @type {Round} */ (l.rounds[0]);
       rows.push([
         `${n}`,
-        via === 'relay' ? 'relay' : 'bare ws relay',
+        LABEL[via],
         spread(
           perConv((r) => r.rssPeakKb - r.rssBeforeKb),
           2,
@@ -440,7 +461,7 @@ function memoryTable(levels, bareLevels, results, key, m) {
   const lifetime = (/** @type {Via} */ via) =>
     `${mb(m.rssStart[via])} → ${mb(m.rssWarm[via])} → ${mb(m.rssPeak[via])} → ${mb(m.rssEnd[via])} → ${mb(m.rssSettled[via])}`;
   return [
-    `Memory: VmRSS (/proc/<pid>/status) of the relay's runtime workerd and of the bare relay's Node process,`,
+    `Memory: VmRSS (/proc/<pid>/status) of each relay's runtime workerd and of the bare relay's Node process,`,
     `sampled every 250 ms while a slot streams. **per conversation**: (the slot's peak − RSS before its`,
     'conversations opened) ÷ conversations, per round [min–max]; the first round is the fresh growth, later rounds',
     'reuse what earlier ones left. **at open**: the same, once all are set up and before the first frame.',
@@ -460,20 +481,19 @@ function memoryTable(levels, bareLevels, results, key, m) {
     '',
     `Lifetime, MB: start → after warm-up → peak → when the last conversation closed → ${m.settleS} s later.`,
     '',
-    `- relay workerd: ${lifetime('relay')}`,
-    `- bare ws relay: ${lifetime('bare')}`,
+    ...VIAS.filter((via) => levelsOf[via].length > 0).map((via) => `- ${HOLDER[via]}: ${lifetime(via)}`),
     '',
     'Per open conversation, from the lifetime: (peak − after warm-up) ÷ the largest level run through it, an',
     'upper bound that includes whatever earlier levels left behind; kept: what of the growth was still resident',
     `${m.settleS} s after the last conversation closed.`,
     '',
-    .../** @type {Via[]} */ (['relay', 'bare']).flatMap((via) => {
-      const most = Math.max(0, ...(via === 'relay' ? levels : bareLevels));
+    ...VIAS.flatMap((via) => {
+      const most = Math.max(0, ...levelsOf[via]);
       if (most === 0) return [];
       const growth = m.rssPeak[via] - m.rssWarm[via];
       const kept = m.rssSettled[via] - m.rssWarm[via];
       return [
-        `- ${via === 'relay' ? 'relay workerd' : 'bare ws relay'}: ${fmt(growth / 1024 / most, 2)} MB per conversation at ${most}; kept ${fmt(kept / 1024)} MB (${fmt((kept / Math.max(1, growth)) * 100)} % of the growth)`,
+        `- ${HOLDER[via]}: ${fmt(growth / 1024 / most, 2)} MB per conversation at ${most}; kept ${fmt(kept / 1024)} MB (${fmt((kept / Math.max(1, growth)) * 100)} % of the growth)`,
       ];
     }),
     '',

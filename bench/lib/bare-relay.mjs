@@ -12,8 +12,8 @@
 // Input: BENCH_BARE_INPUT = JSON {upstream, key, model}. Output: one JSON line {url} on stdout once it listens.
 // Ends when its stdin closes or on SIGTERM/SIGINT.
 import { createServer } from 'node:http';
-import { SignJWT, importPKCS8 } from 'jose';
 import { WebSocket, WebSocketServer } from 'ws';
+import { mintAccessToken } from './google-token.mjs';
 
 /**
  * @typedef {{ upstream: string, model: string, key: { client_email: string, private_key: string,
@@ -22,7 +22,6 @@ import { WebSocket, WebSocketServer } from 'ws';
  */
 
 const MAX_LIFETIME_MS = 60 * 60_000;
-const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 const MIME_TYPE = 'audio/pcm;rate=16000';
 const RESUMPTION_UPDATE = '"sessionResumptionUpdate"';
 
@@ -39,23 +38,7 @@ async function accessToken() {
   if (cached && cached.expiresAt - Date.now() > 5 * 60_000) return cached.token;
   inFlight ??= (async () => {
     try {
-      const iat = Math.floor(Date.now() / 1000);
-      const assertion = await new SignJWT({ scope: CLOUD_PLATFORM_SCOPE })
-        .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: input.key.private_key_id })
-        .setIssuer(input.key.client_email)
-        .setAudience(input.key.token_uri)
-        .setIssuedAt(iat)
-        .setExpirationTime(iat + 3600)
-        .sign(await importPKCS8(input.key.private_key, 'RS256'));
-      const res = await fetch(input.key.token_uri, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }),
-      });
-      const body = /** @type {{ access_token?: string, expires_in?: number }} */ (await res.json());
-      if (!res.ok || !body.access_token)
-        throw new Error(`token endpoint: ${res.status} ${JSON.stringify(body)}`);
-      cached = { token: body.access_token, expiresAt: Date.now() + (body.expires_in ?? 3600) * 1000 };
+      cached = await mintAccessToken(input.key);
       return cached.token;
     } finally {
       inFlight = null;

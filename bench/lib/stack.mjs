@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { throwawayServiceAccount } from '../../scripts/service-account.mjs';
 import { startBareRelay } from './bare.mjs';
+import { mintAccessToken } from './google-token.mjs';
 import { childProcesses, listeningPorts, processCpuMs, processRssKb } from './procfs.mjs';
 
 export const LIVE_PATH = '/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent';
@@ -47,6 +48,7 @@ const RELAY_MODEL = 'gemini-live-2.5-flash-native-audio';
  *   relay: Worker,
  *   emulator: Worker,
  *   bare: Target | null,
+ *   floorRelay: Worker | null,
  *   alive: () => boolean,
  *   health: () => string,
  *   stop: () => Promise<void>,
@@ -77,6 +79,7 @@ function snapshotSources() {
   snapshots.add(dir);
   for (const path of ['src', 'public', 'wrangler.toml'])
     cpSync(join(ROOT, path), join(dir, path), { recursive: true });
+  cpSync(join(ROOT, 'bench', 'lib', 'floor'), join(dir, 'floor'), { recursive: true });
   // The benchmarks measure the hot path, not the operations limits: one API key and one address open hundreds
   // of conversations a minute, far past the per-subject and per-IP connect rate limits (300 a minute).
   const config = join(dir, 'wrangler.toml');
@@ -242,9 +245,10 @@ async function answers(url, check) {
 
 /**
  * Starts the emulator, then the relay pointed at the emulator's runtime (its URL is only known then), and
- * unless `bare: false` the bare relay (bare-relay.mjs) with the same service account, the in-run anchor.
- * @param {{ relayVars?: Record<string, string>, bare?: boolean }} [options] extra relay vars (e.g.
- *   CLIENT_RESUME_GRACE_MS)
+ * unless `bare: false` the bare relay (bare-relay.mjs) with the same service account, the in-run anchor; with
+ * `floorRelay: true` also the floor relay (floor/worker.ts: the least a relay can be in workerd) in its own workerd.
+ * @param {{ relayVars?: Record<string, string>, bare?: boolean, floorRelay?: boolean }} [options] extra relay
+ *   vars (e.g. CLIENT_RESUME_GRACE_MS)
  * @returns {Promise<Stack>}
  */
 export async function startStack(options = {}) {
@@ -263,7 +267,7 @@ export async function startStack(options = {}) {
 /**
  * @param {string} dir
  * @param {ReturnType<typeof throwawayServiceAccount>} account
- * @param {{ relayVars?: Record<string, string>, bare?: boolean }} options
+ * @param {{ relayVars?: Record<string, string>, bare?: boolean, floorRelay?: boolean }} options
  * @returns {Promise<Stack>}
  */
 async function startWorkers(dir, account, options) {
@@ -298,17 +302,29 @@ async function startWorkers(dir, account, options) {
       // BENCH_INSPECT_RELAY=<port>: the relay's isolate can be profiled (CPU, heap) while a benchmark runs.
       process.env.BENCH_INSPECT_RELAY ? Number(process.env.BENCH_INSPECT_RELAY) : undefined,
     );
+    const model = `projects/bench-project/locations/${RELAY_LOCATION}/publishers/google/models/${RELAY_MODEL}`;
     /** @type {Target | null} */
     let bare = null;
+    /** @type {Worker | null} */
+    let floorRelay = null;
     try {
       if (options.bare !== false)
         bare = await startBareRelay({
           upstream: `${emulatorWs}${LIVE_PATH}`,
           key: account.key(`${emulator.url}/token`),
-          model: `projects/bench-project/locations/${RELAY_LOCATION}/publishers/google/models/${RELAY_MODEL}`,
+          model,
         });
+      if (options.floorRelay) {
+        // One token for the run (an hour; the hosts stop within one): the floor relay has no credentials logic.
+        const { token } = await mintAccessToken(account.key(`${emulator.url}/token`));
+        floorRelay = await startFloorWorker(join(dir, 'floor', 'wrangler.toml'), {
+          UPSTREAM_URL: `${emulatorWs}${LIVE_PATH}`,
+          UPSTREAM_TOKEN: token,
+          MODEL: model,
+        });
+      }
     } catch (err) {
-      await relay.stop();
+      await Promise.all([relay.stop(), bare?.stop()]);
       throw err;
     }
     return {
@@ -318,10 +334,12 @@ async function startWorkers(dir, account, options) {
       relay,
       emulator,
       bare,
-      alive: () => relay.alive() && emulator.alive() && (bare?.alive() ?? true),
-      health: () => [relay, emulator, bare].flatMap((w) => (w ? [w.health()] : [])).join('\n'),
+      floorRelay,
+      alive: () =>
+        relay.alive() && emulator.alive() && (bare?.alive() ?? true) && (floorRelay?.alive() ?? true),
+      health: () => [relay, emulator, bare, floorRelay].flatMap((w) => (w ? [w.health()] : [])).join('\n'),
       stop: async () => {
-        await Promise.all([relay.stop(), emulator.stop(), bare?.stop()]);
+        await Promise.all([relay.stop(), emulator.stop(), bare?.stop(), floorRelay?.stop()]);
         removeSnapshot(dir);
       },
     };
@@ -337,7 +355,12 @@ async function startWorkers(dir, account, options) {
  * @returns {Promise<Worker>}
  */
 export async function startFloor() {
-  return startWorker('floor', join(ROOT, 'bench', 'lib', 'floor', 'wrangler.toml'), {}, (url) =>
+  return startFloorWorker(join(ROOT, 'bench', 'lib', 'floor', 'wrangler.toml'), {});
+}
+
+/** @param {string} config @param {Record<string, string>} vars */
+function startFloorWorker(config, vars) {
+  return startWorker('floor', config, vars, (url) =>
     answers(`${url}/`, async (res) => res.ok && (await res.text()) === 'floor'),
   );
 }
