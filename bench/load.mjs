@@ -1,12 +1,14 @@
 // `npm run load [-- --seconds N] [-- --levels 1,100,200,400] [-- --floor-levels 100,200] [-- --bare-levels 100,200]
-// [-- --settle-s 60]`: many concurrent conversations through one relay, each streaming 20 ms binary PCM16 frames
-// of quiet noise in real time with the default batching, to the local Live API emulator; and the same through
-// two anchors measured in the same rounds: the floor relay (bench/lib/floor/worker.ts: the least a relay can be
-// in workerd with an object per conversation) and the bare ws relay (bench/lib/bare-relay.mjs, Node). Each round
-// runs every level (ascending and descending in turn), the anchors right after the relay at the same level, in
-// slots of ~5 s of audio, so machine noise is spread over all of them; the spread across rounds is reported.
-// Memory: each relay's VmRSS before the run, around every slot, at its peak, and `--settle-s` after the last
-// conversation closed. Writes the `load` section of bench/RESULTS.md.
+// [-- --compare <git rev> [-- --compare-levels 100,200,400]] [-- --settle-s 60]`: many concurrent conversations
+// through one relay, each streaming 20 ms binary PCM16 frames of quiet noise in real time with the default
+// batching, to the local Live API emulator; and the same through two anchors measured in the same rounds: the floor
+// relay (bench/lib/floor/worker.ts: the least a relay can be in workerd with an object per conversation) and the
+// bare ws relay (bench/lib/bare-relay.mjs, Node). Each round runs every level (ascending and descending in turn),
+// the relays one after another at each level (their order rotated each round), in slots of ~5 s of audio, so
+// machine noise is spread over all of them; the spread across rounds is reported. Memory: each relay's VmRSS before
+// the run, around every slot, at its peak, and `--settle-s` after the last conversation closed. `--compare <rev>`
+// adds the relay as it was at that revision, in the same rounds: a before/after in one run. Writes the `load`
+// section of bench/RESULTS.md.
 import { performance } from 'node:perf_hooks';
 import { quietNoise } from './lib/audio.mjs';
 import { numberArg, runMain, stringArg } from './lib/cli.mjs';
@@ -42,13 +44,16 @@ const MB_PER_CONV_GOAL = 0.5;
  *   closes: Map<string, number>, framesLost: number, framesUnsent: number, serverMessages: number,
  *   audioMs: number, relayCpuMs: number,
  * }} Level
- * @typedef {'relay' | 'floor' | 'bare'} Via
+ * @typedef {'relay' | 'before' | 'floor' | 'bare'} Via
  */
 
-/** In each level's order: the relay, then the runtime's floor relay, then the bare relay. */
-const VIAS = /** @type {const} */ (['relay', 'floor', 'bare']);
+/**
+ * The relay, the relay at `--compare`'s revision, the runtime's floor relay, the bare relay: the order within a
+ * level, rotated by one each round so that none always follows the same neighbour.
+ */
+const VIAS = /** @type {const} */ (['relay', 'before', 'floor', 'bare']);
 /** @type {Record<Via, string>} */
-const LABEL = { relay: 'relay', floor: 'workerd floor relay', bare: 'bare ws relay' };
+const LABEL = { relay: 'relay', before: 'relay before', floor: 'workerd floor relay', bare: 'bare ws relay' };
 
 /** @type {import('./lib/stack.mjs').Stack | null} */
 let stack = null;
@@ -178,7 +183,12 @@ function parseLevels(/** @type {string} */ name, /** @type {string} */ fallback)
  * @param {import('./lib/stack.mjs').Stack} s
  */
 function rssNow(s) {
-  return { relay: s.relay.rssKb(), floor: s.floorRelay?.rssKb() ?? NaN, bare: s.bare?.rssKb() ?? NaN };
+  return {
+    relay: s.relay.rssKb(),
+    before: s.before?.rssKb() ?? NaN,
+    floor: s.floorRelay?.rssKb() ?? NaN,
+    bare: s.bare?.rssKb() ?? NaN,
+  };
 }
 
 async function main() {
@@ -187,8 +197,15 @@ async function main() {
   const levels = parseLevels('levels', '1,100,200,400');
   const bareLevels = parseLevels('bare-levels', '100,200');
   const floorLevels = parseLevels('floor-levels', '100,200');
+  // --compare <git revision>: the relay as it was there, in the same rounds (a before/after in one run).
+  const compare = stringArg('compare') ?? null;
+  const beforeLevels = compare ? parseLevels('compare-levels', '100,200,400') : [];
+  if (compare) {
+    LABEL.before = `relay at ${compare}`;
+    HOLDER.before = `relay workerd at ${compare}`;
+  }
   /** @type {Record<Via, number[]>} */
-  const levelsOf = { relay: levels, floor: floorLevels, bare: bareLevels };
+  const levelsOf = { relay: levels, before: beforeLevels, floor: floorLevels, bare: bareLevels };
   const rounds = Math.max(2, Math.round((seconds * 1000) / TARGET_SLOT_MS));
   const slotMs = (seconds * 1000) / rounds;
   const noise = quietNoise(10_000);
@@ -198,11 +215,12 @@ async function main() {
   stack = await startStack({
     relayVars: { CLIENT_RESUME_GRACE_MS: '0' },
     floorRelay: floorLevels.length > 0,
+    ...(compare ? { compare } : {}),
   });
   const s = stack;
   const bare = /** @type {import('./lib/stack.mjs').Target} */ (s.bare);
   /** @type {Record<Via, import('./lib/stack.mjs').Target | null>} */
-  const targets = { relay: s.relay, floor: s.floorRelay, bare };
+  const targets = { relay: s.relay, before: s.before, floor: s.floorRelay, bare };
   console.log(
     `relay ${s.relayUrl} (workerd ${s.relay.runtimePid}), emulator ${s.emulatorUrl} (workerd ${s.emulator.runtimePid}), bare relay ${bare.url} (node ${bare.runtimePid})${s.floorRelay ? `, floor relay ${s.floorRelay.url} (workerd ${s.floorRelay.runtimePid})` : ''}`,
   );
@@ -211,6 +229,7 @@ async function main() {
   await runLevel(s, s.relay, 1, 2_000, noise, emptyLevel());
   await runLevel(s, bare, 1, 2_000, noise, emptyLevel());
   if (s.floorRelay) await runLevel(s, s.floorRelay, 1, 2_000, noise, emptyLevel());
+  if (s.before) await runLevel(s, s.before, 1, 2_000, noise, emptyLevel());
   const rssWarm = rssNow(s);
 
   /** @type {Map<string, Level>} */
@@ -223,7 +242,8 @@ async function main() {
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? allLevels : [...allLevels].reverse();
     for (const n of order) {
-      for (const via of VIAS.filter((v) => levelsOf[v].includes(n))) {
+      const rotated = [...VIAS.slice(r % VIAS.length), ...VIAS.slice(0, r % VIAS.length)];
+      for (const via of rotated.filter((v) => levelsOf[v].includes(n))) {
         const level = /** @type {Level} */ (results.get(key(via, n)));
         const target = /** @type {import('./lib/stack.mjs').Target} */ (targets[via]);
         try {
@@ -259,7 +279,7 @@ async function main() {
     '',
     machine,
     '',
-    describe(seconds, rounds),
+    describe(seconds, rounds, compare),
     '',
     table(levelsOf, results, key),
     '',
@@ -274,18 +294,28 @@ async function main() {
   console.log(`\n${section}\n\nwritten to bench/RESULTS.md`);
 }
 
-function describe(/** @type {number} */ seconds, /** @type {number} */ rounds) {
+function describe(
+  /** @type {number} */ seconds,
+  /** @type {number} */ rounds,
+  /** @type {string | null} */ compare,
+) {
   return [
     `Each level: that many conversations at once, each streaming ${FRAME_MS} ms binary PCM16 frames of quiet noise`,
     `in real time with the default batching (20 ms frames pass at once), ${rounds} rounds of a ${fmt(seconds / rounds, 1)} s slot per level`,
-    '(levels ascending and descending in turn; at each level the relay, the floor relay, then the bare ws relay),',
-    'frame phases spread over the 20 ms period. A figure is pooled over all rounds, with the spread of the',
-    'per-round figures in brackets [min–max]: that spread is the noise to read differences against.',
+    '(levels ascending and descending in turn; at each level the relays one after another, in an order rotated',
+    'each round), frame phases spread over the 20 ms period. A figure is pooled over all rounds, with the spread',
+    'of the per-round figures in brackets [min–max]: that spread is the noise to read differences against.',
     '',
     '- **workerd floor relay** (bench/lib/floor/worker.ts, its own workerd): the least a relay can be on this',
     "  runtime with a Durable Object per conversation — the bare ws relay's logic and nothing else (no auth, limits,",
     "  storage, batching or resumption). The relay minus the floor relay is what the relay's own code costs; the",
     '  floor relay minus the bare ws relay (Node, one process, no objects) is what the runtime costs.',
+    ...(compare
+      ? [
+          `- **relay at ${compare}**: the relay built from that git revision's sources (\`--compare ${compare}\`), in its`,
+          '  own workerd beside the current one, set up alike: a before/after measured in the same rounds.',
+        ]
+      : []),
     "- **added latency**: client send → emulator receipt of the frame's last byte (see the bench section), ms.",
     '- **lost**: frames sent but never consumed by the emulator. **errors**: failed setups, unexpected closes.',
     "- **CPU / conv-min**: the relay's (its workerd's, or the bare relay's Node process's) CPU during streaming",
@@ -300,7 +330,12 @@ function describe(/** @type {number} */ seconds, /** @type {number} */ rounds) {
 
 /** What holds each via's memory, for the lifetime lines. */
 /** @type {Record<Via, string>} */
-const HOLDER = { relay: 'relay workerd', floor: 'floor relay workerd', bare: 'bare ws relay' };
+const HOLDER = {
+  relay: 'relay workerd',
+  before: 'relay workerd before',
+  floor: 'floor relay workerd',
+  bare: 'bare ws relay',
+};
 
 /** Every level any via runs, ascending. @param {Record<Via, number[]>} levelsOf */
 function allLevelsOf(levelsOf) {
@@ -330,7 +365,7 @@ function table(levelsOf, results, key) {
         const o = via === other ? undefined : results.get(key(other, n));
         return o && o.audioMs > 0 ? [`${ratio(cpu(l), cpu(o))}${other === 'floor' ? ' floor' : ''}`] : [];
       };
-      const ratios = [...against('bare'), ...(via === 'relay' ? against('floor') : [])];
+      const ratios = [...against('bare'), ...(via === 'relay' || via === 'before' ? against('floor') : [])];
       const closes = [...l.closes.values()].reduce((a, c) => a + c, 0);
       const pick = (/** @type {(r: Round) => number} */ f) => l.rounds.map(f);
       rows.push([

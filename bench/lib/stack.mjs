@@ -8,7 +8,7 @@
 // wrangler puts a proxy workerd in front of every Worker's runtime workerd. The benchmarks talk to the runtimes
 // directly (client → relay, relay → emulator): the proxies would add a hop and CPU on both paths that belongs
 // to neither Worker. Which workerd is which is read from /proc: the proxy listens on the URL wrangler reports.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -49,6 +49,7 @@ const RELAY_MODEL = 'gemini-live-2.5-flash-native-audio';
  *   emulator: Worker,
  *   bare: Target | null,
  *   floorRelay: Worker | null,
+ *   before: Worker | null,
  *   alive: () => boolean,
  *   health: () => string,
  *   stop: () => Promise<void>,
@@ -70,16 +71,26 @@ process.on('exit', () => {
 
 /**
  * A private copy of what the Workers are built from, inside the repository so that packages still resolve
- * from its node_modules.
+ * from its node_modules: the working tree's, or with `rev` the relay's sources at that git revision (for a
+ * before/after comparison in one run).
+ * @param {string} [rev]
  */
-function snapshotSources() {
+function snapshotSources(rev) {
   const parent = join(ROOT, '.wrangler');
   mkdirSync(parent, { recursive: true });
   const dir = mkdtempSync(join(parent, 'bench-'));
   snapshots.add(dir);
-  for (const path of ['src', 'public', 'wrangler.toml'])
-    cpSync(join(ROOT, path), join(dir, path), { recursive: true });
-  cpSync(join(ROOT, 'bench', 'lib', 'floor'), join(dir, 'floor'), { recursive: true });
+  if (rev) {
+    const paths = ['src', 'public', 'wrangler.toml'];
+    const tar = execFileSync('git', ['-C', ROOT, 'archive', '--format=tar', rev, ...paths], {
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    execFileSync('tar', ['-x', '-C', dir], { input: tar });
+  } else {
+    for (const path of ['src', 'public', 'wrangler.toml'])
+      cpSync(join(ROOT, path), join(dir, path), { recursive: true });
+    cpSync(join(ROOT, 'bench', 'lib', 'floor'), join(dir, 'floor'), { recursive: true });
+  }
   // The benchmarks measure the hot path, not the operations limits: one API key and one address open hundreds
   // of conversations a minute, far past the per-subject and per-IP connect rate limits (300 a minute).
   const config = join(dir, 'wrangler.toml');
@@ -246,10 +257,14 @@ async function answers(url, check) {
 /**
  * Starts the emulator, then the relay pointed at the emulator's runtime (its URL is only known then), and
  * unless `bare: false` the bare relay (bare-relay.mjs) with the same service account, the in-run anchor; with
- * `floorRelay: true` also the floor relay (floor/worker.ts: the least a relay can be in workerd) in its own workerd.
- * @param {{ relayVars?: Record<string, string>, bare?: boolean, floorRelay?: boolean }} [options] extra relay
- *   vars (e.g. CLIENT_RESUME_GRACE_MS)
+ * `floorRelay: true` also the floor relay (floor/worker.ts: the least a relay can be in workerd) in its own workerd,
+ * and with `compare: <git revision>` a second relay built from that revision's sources, set up like the first.
+ * @param {StackOptions} [options]
  * @returns {Promise<Stack>}
+ */
+/**
+ * @typedef {{ relayVars?: Record<string, string>, bare?: boolean, floorRelay?: boolean, compare?: string }}
+ *   StackOptions `relayVars`: extra relay vars (e.g. CLIENT_RESUME_GRACE_MS), for both relays
  */
 export async function startStack(options = {}) {
   if (typeof WebSocket === 'undefined')
@@ -267,7 +282,7 @@ export async function startStack(options = {}) {
 /**
  * @param {string} dir
  * @param {ReturnType<typeof throwawayServiceAccount>} account
- * @param {{ relayVars?: Record<string, string>, bare?: boolean, floorRelay?: boolean }} options
+ * @param {StackOptions} options
  * @returns {Promise<Stack>}
  */
 async function startWorkers(dir, account, options) {
@@ -285,20 +300,27 @@ async function startWorkers(dir, account, options) {
   );
   try {
     const emulatorWs = emulator.url.replace(/^http/, 'ws');
-    const relay = await startWorker(
+    /** @param {string} name @param {string} config @param {number} [inspectorPort] */
+    const startRelay = (name, config, inspectorPort) =>
+      startWorker(
+        name,
+        config,
+        {
+          LIVE_API_URL: `${emulatorWs}${LIVE_PATH}`,
+          GOOGLE_CLOUD_PROJECT: 'bench-project',
+          GOOGLE_SERVICE_ACCOUNT_KEY: JSON.stringify(account.key(`${emulator.url}/token`)),
+          RELAY_API_KEYS: `bench=${API_KEY}`,
+          RELAY_TOKEN_SECRET: randomBytes(32).toString('hex'),
+          // See snapshotSources: the load test holds up to 500 conversations under one key.
+          MAX_CONVERSATIONS_PER_SUBJECT: '10000',
+          ...options.relayVars,
+        },
+        (url) => answers(`${url}/healthz`, async (res) => res.ok && (await res.text()).includes('"ok"')),
+        inspectorPort,
+      );
+    const relay = await startRelay(
       'relay',
       join(dir, 'wrangler.toml'),
-      {
-        LIVE_API_URL: `${emulatorWs}${LIVE_PATH}`,
-        GOOGLE_CLOUD_PROJECT: 'bench-project',
-        GOOGLE_SERVICE_ACCOUNT_KEY: JSON.stringify(account.key(`${emulator.url}/token`)),
-        RELAY_API_KEYS: `bench=${API_KEY}`,
-        RELAY_TOKEN_SECRET: randomBytes(32).toString('hex'),
-        // See snapshotSources: the load test holds up to 500 conversations under one key.
-        MAX_CONVERSATIONS_PER_SUBJECT: '10000',
-        ...options.relayVars,
-      },
-      (url) => answers(`${url}/healthz`, async (res) => res.ok && (await res.text()).includes('"ok"')),
       // BENCH_INSPECT_RELAY=<port>: the relay's isolate can be profiled (CPU, heap) while a benchmark runs.
       process.env.BENCH_INSPECT_RELAY ? Number(process.env.BENCH_INSPECT_RELAY) : undefined,
     );
@@ -307,7 +329,15 @@ async function startWorkers(dir, account, options) {
     let bare = null;
     /** @type {Worker | null} */
     let floorRelay = null;
+    /** @type {Worker | null} */
+    let before = null;
+    /** @type {string | null} */
+    let beforeDir = null;
     try {
+      if (options.compare) {
+        beforeDir = snapshotSources(options.compare);
+        before = await startRelay(`relay at ${options.compare}`, join(beforeDir, 'wrangler.toml'));
+      }
       if (options.bare !== false)
         bare = await startBareRelay({
           upstream: `${emulatorWs}${LIVE_PATH}`,
@@ -324,9 +354,11 @@ async function startWorkers(dir, account, options) {
         });
       }
     } catch (err) {
-      await Promise.all([relay.stop(), bare?.stop()]);
+      await Promise.all([relay.stop(), bare?.stop(), before?.stop()]);
+      if (beforeDir) removeSnapshot(beforeDir);
       throw err;
     }
+    const all = [relay, emulator, bare, floorRelay, before];
     return {
       relayUrl: relay.url,
       emulatorUrl: emulator.url,
@@ -335,12 +367,13 @@ async function startWorkers(dir, account, options) {
       emulator,
       bare,
       floorRelay,
-      alive: () =>
-        relay.alive() && emulator.alive() && (bare?.alive() ?? true) && (floorRelay?.alive() ?? true),
-      health: () => [relay, emulator, bare, floorRelay].flatMap((w) => (w ? [w.health()] : [])).join('\n'),
+      before,
+      alive: () => all.every((w) => w?.alive() ?? true),
+      health: () => all.flatMap((w) => (w ? [w.health()] : [])).join('\n'),
       stop: async () => {
-        await Promise.all([relay.stop(), emulator.stop(), bare?.stop(), floorRelay?.stop()]);
+        await Promise.all(all.flatMap((w) => (w ? [w.stop()] : [])));
         removeSnapshot(dir);
+        if (beforeDir) removeSnapshot(beforeDir);
       },
     };
   } catch (err) {
