@@ -347,11 +347,15 @@ async function startWorkers(dir, account, options) {
       if (options.floorRelay) {
         // One token for the run (an hour; the hosts stop within one): the floor relay has no credentials logic.
         const { token } = await mintAccessToken(account.key(`${emulator.url}/token`));
-        floorRelay = await startFloorWorker(join(dir, 'floor', 'wrangler.toml'), {
-          UPSTREAM_URL: `${emulatorWs}${LIVE_PATH}`,
-          UPSTREAM_TOKEN: token,
-          MODEL: model,
-        });
+        floorRelay = await startFloorWorker(
+          join(dir, 'floor', 'wrangler.toml'),
+          {
+            UPSTREAM_URL: `${emulatorWs}${LIVE_PATH}`,
+            UPSTREAM_TOKEN: token,
+            MODEL: model,
+          },
+          'floor relay',
+        );
       }
     } catch (err) {
       await Promise.all([relay.stop(), bare?.stop(), before?.stop()]);
@@ -383,7 +387,7 @@ async function startWorkers(dir, account, options) {
 }
 
 /**
- * The runtime's floor (bench/lib/floor/worker.js) in its own workerd: a Durable Object per WebSocket and nothing
+ * The runtime's floor (bench/lib/floor/worker.ts) in its own workerd: a Durable Object per WebSocket and nothing
  * else, for the memory the runtime itself takes per conversation.
  * @returns {Promise<Worker>}
  */
@@ -391,9 +395,9 @@ export async function startFloor() {
   return startFloorWorker(join(ROOT, 'bench', 'lib', 'floor', 'wrangler.toml'), {});
 }
 
-/** @param {string} config @param {Record<string, string>} vars */
-function startFloorWorker(config, vars) {
-  return startWorker('floor', config, vars, (url) =>
+/** @param {string} config @param {Record<string, string>} vars @param {string} [name] */
+function startFloorWorker(config, vars, name = 'floor') {
+  return startWorker(name, config, vars, (url) =>
     answers(`${url}/`, async (res) => res.ok && (await res.text()) === 'floor'),
   );
 }
