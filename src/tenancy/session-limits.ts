@@ -25,7 +25,7 @@ export interface SessionLimitsHooks {
   /** Ids for log lines: conversation, subject, request id. */
   context(): Record<string, LogValue>;
   meter(): UsageMeter;
-  /** The conversation and its subject once it exists (kept in storage, so known again after a wake). */
+  /** The conversation and its subject once it exists (kept in storage, so known again after a restart). */
   owner(): { subject: string; conversation: string } | null;
 }
 
@@ -41,7 +41,7 @@ export class SessionLimits {
   private idleTimer: Timer | null = null;
   private renewTimer: ReturnType<typeof setInterval> | null = null;
   private lastClientAt = 0;
-  /** Admitted in this object's memory (after a wake it is not known, and setup re-registers). */
+  /** Holding a lease: from admission until release (every connection is admitted before its setup can arrive). */
   private admitted = false;
 
   constructor(
@@ -103,11 +103,6 @@ export class SessionLimits {
     this.lastClientAt = Date.now();
     if (!this.idleTimer) this.armIdle(ws, idleTimeoutMs(this.env));
     if (this.renewTimer) return;
-    if (!this.admitted) {
-      // Admitted before a hibernation: register again at once (renew re-adds a lapsed lease).
-      this.admitted = true;
-      void this.renew();
-    }
     this.renewTimer = setInterval(() => void this.renew(), Math.floor(leaseMs(this.env) / 3));
   }
 
