@@ -202,7 +202,6 @@ async function main() {
   const beforeLevels = compare ? parseLevels('compare-levels', '100,200,400') : [];
   if (compare) {
     LABEL.before = `relay at ${compare}`;
-    HOLDER.before = `relay workerd at ${compare}`;
   }
   /** @type {Record<Via, number[]>} */
   const levelsOf = { relay: levels, before: beforeLevels, floor: floorLevels, bare: bareLevels };
@@ -236,7 +235,7 @@ async function main() {
   const results = new Map();
   const key = (/** @type {Via} */ via, /** @type {number} */ n) => `${via} ${n}`;
   for (const via of VIAS) for (const n of levelsOf[via]) results.set(key(via, n), emptyLevel());
-  const allLevels = [...new Set(VIAS.flatMap((via) => levelsOf[via]))].sort((a, b) => a - b);
+  const allLevels = allLevelsOf(levelsOf);
   let rssPeak = { ...rssWarm };
   const started = performance.now();
   for (let r = 0; r < rounds; r++) {
@@ -327,15 +326,6 @@ function describe(
     '- **client lag p99**: how late the harness itself sent frames against their schedule.',
   ].join('\n');
 }
-
-/** What holds each via's memory, for the lifetime lines. */
-/** @type {Record<Via, string>} */
-const HOLDER = {
-  relay: 'relay workerd',
-  before: 'relay workerd before',
-  floor: 'floor relay workerd',
-  bare: 'bare ws relay',
-};
 
 /** Every level any via runs, ascending. @param {Record<Via, number[]>} levelsOf */
 function allLevelsOf(levelsOf) {
@@ -516,7 +506,7 @@ function memoryTable(levelsOf, results, key, m) {
     '',
     `Lifetime, MB: start → after warm-up → peak → when the last conversation closed → ${m.settleS} s later.`,
     '',
-    ...VIAS.filter((via) => levelsOf[via].length > 0).map((via) => `- ${HOLDER[via]}: ${lifetime(via)}`),
+    ...VIAS.filter((via) => levelsOf[via].length > 0).map((via) => `- ${LABEL[via]}: ${lifetime(via)}`),
     '',
     'Per open conversation, from the lifetime: (peak − after warm-up) ÷ the largest level run through it, an',
     'upper bound that includes whatever earlier levels left behind; kept: what of the growth was still resident',
@@ -528,7 +518,7 @@ function memoryTable(levelsOf, results, key, m) {
       const growth = m.rssPeak[via] - m.rssWarm[via];
       const kept = m.rssSettled[via] - m.rssWarm[via];
       return [
-        `- ${HOLDER[via]}: ${fmt(growth / 1024 / most, 2)} MB per conversation at ${most}; kept ${fmt(kept / 1024)} MB (${fmt((kept / Math.max(1, growth)) * 100)} % of the growth)`,
+        `- ${LABEL[via]}: ${fmt(growth / 1024 / most, 2)} MB per conversation at ${most}; kept ${fmt(kept / 1024)} MB (${fmt((kept / Math.max(1, growth)) * 100)} % of the growth)`,
       ];
     }),
     '',

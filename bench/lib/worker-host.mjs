@@ -1,7 +1,7 @@
 // Runs one Worker under wrangler's `unstable_startWorker` in its own Node process, so its workerd processes are
 // children of this one and their CPU can be told apart from the other Worker's (see stack.mjs).
-// Input: BENCH_WORKER_INPUT = JSON {config, vars, inspectorPort?}. Output: one JSON line {url} on stdout once it serves. Ends
-// when its stdin closes (the parent died or let go) or on SIGTERM/SIGINT, disposing the Worker first.
+// Input: BENCH_WORKER_INPUT = JSON {config, vars, inspectorPort?}. Output: one JSON line {url} on stdout once it
+// serves. Ends when its stdin closes (the parent died or let go) or on SIGTERM/SIGINT, disposing the Worker first.
 import { unstable_startWorker } from 'wrangler';
 
 /** @typedef {{ config: string, vars: Record<string, string>, inspectorPort?: number }} HostInput */
@@ -21,7 +21,7 @@ const started = unstable_startWorker({
   bindings,
   dev: {
     server: { hostname: '127.0.0.1', port: 0 },
-    // Off unless asked for (BENCH_INSPECT_RELAY, see stack.mjs): a profiler or heap probe attaches there.
+    // Off unless asked for (BENCH_INSPECT_RELAY / BENCH_INSPECT_EMULATOR, see stack.mjs): a profiler or heap probe attaches there.
     inspector: input.inspectorPort ? { hostname: '127.0.0.1', port: input.inspectorPort } : false,
     persist: false,
     watch: false,

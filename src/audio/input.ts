@@ -15,8 +15,8 @@ export class AudioInput {
   private pending: Array<{ end: number; origin: ClientOrigin }> = [];
   private pendingHead = 0;
   private emittedBytes = 0;
-  /** Client audio bytes in, whichever way they went (batched or passed through). */
-  private inBytes = 0;
+  /** Client audio bytes passed through without the batcher (those through it are its `stats.bytesIn`). */
+  private passedBytes = 0;
   /** The last client frame whose every byte has gone upstream. */
   private completed: ClientOrigin | null = null;
 
@@ -29,7 +29,7 @@ export class AudioInput {
 
   /** Raw PCM16LE from a binary frame, at the connection's declared rate. */
   pushPcm(pcm: Uint8Array, origin: ClientOrigin): void {
-    this.emit(() => this.batcher.push(pcm, Date.now(), this.options.rate), origin);
+    this.emit(this.batcher.push(pcm, Date.now(), this.options.rate), origin);
   }
 
   /**
@@ -39,7 +39,7 @@ export class AudioInput {
    */
   pushBase64(data: string, mimeType: string, origin: ClientOrigin, raw: string | null = null): void {
     if (raw !== null && this.passThrough(raw, data, mimeType, origin)) return;
-    this.emit(() => this.batcher.pushBase64(data, mimeType, Date.now()), origin);
+    this.emit(this.batcher.pushBase64(data, mimeType, Date.now()), origin);
   }
 
   private passThrough(raw: string, data: string, mimeType: string, origin: ClientOrigin): boolean {
@@ -51,8 +51,8 @@ export class AudioInput {
     const rate = pcmRateOf(mimeType);
     if (rate !== batcher.options.rate) return false;
     const now = Date.now();
-    this.inBytes += bytes;
-    this.pending.push({ end: this.inBytes, origin });
+    this.passedBytes += bytes;
+    this.pending.push({ end: this.inBytes(), origin });
     this.send({
       message: raw,
       pcmBytes: bytes,
@@ -79,12 +79,17 @@ export class AudioInput {
     this.timerDeadline = null;
   }
 
-  private emit(push: () => readonly Batch[], origin: ClientOrigin): void {
-    const before = this.batcher.stats.bytesIn;
-    // A BatchError is already a 1007 close.
-    const batches = push();
-    this.inBytes += this.batcher.stats.bytesIn - before;
-    this.pending.push({ end: this.inBytes, origin });
+  /** Client audio bytes in, whichever way they went (batched or passed through). */
+  private inBytes(): number {
+    return this.batcher.stats.bytesIn + this.passedBytes;
+  }
+
+  /**
+   * A client frame's batches, after the batcher took its bytes: the frame completes once they are all sent. (A
+   * BatchError from the batcher never gets here: it is already a 1007 close.)
+   */
+  private emit(batches: readonly Batch[], origin: ClientOrigin): void {
+    this.pending.push({ end: this.inBytes(), origin });
     for (const batch of batches) this.send(batch);
     this.schedule();
   }

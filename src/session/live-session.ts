@@ -154,7 +154,7 @@ export class LiveSession extends DurableObject<Env> {
     if (this.current) this.retire(this.current, CloseCode.Replaced, 'replaced by a newer connection');
     const pair = new WebSocketPair();
     this.acceptClient(pair[1]);
-    this.attach(pair[1], {
+    this.attachments.set(pair[1], {
       ...info,
       setupSent: false,
       client: ++this.clientConnections,
@@ -350,7 +350,7 @@ export class LiveSession extends DurableObject<Env> {
     }
     this.armSessionLimit(ws, attachment);
     this.limits.setupReceived(ws);
-    this.attach(ws, { ...attachment, setupSent: true });
+    this.attachments.set(ws, { ...attachment, setupSent: true });
     logEvent('setup', { ...this.logContext(), model: model.id, rejoined: this.link !== null });
     this.clientWantsUpdates = setup.sessionResumption !== undefined;
     if (this.link) {
@@ -623,10 +623,6 @@ export class LiveSession extends DurableObject<Env> {
     const attachment = this.attachments.get(ws);
     if (!attachment) throw new Error('a client socket without its attachment');
     return attachment;
-  }
-
-  private attach(ws: WebSocket, attachment: Attachment): void {
-    this.attachments.set(ws, attachment);
   }
 
   /**

@@ -111,7 +111,7 @@ export class SessionLimits {
     this.lastClientAt = now;
   }
 
-  /** The current client left (closed, replaced, failed): its timer goes with it (a stale alarm finds nothing). */
+  /** The current client left (closed, replaced, failed): its setup and idle timers go with it. */
   clientGone(): void {
     this.clearSetupTimer();
     if (this.idleTimer) clearTimeout(this.idleTimer);

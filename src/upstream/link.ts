@@ -177,13 +177,14 @@ export class UpstreamLink {
   }
 
   private flushOutbox(): void {
-    const socket = this.current?.socket;
-    if (!socket) return;
-    this.outbox.transmit((frame) => {
-      socket.send(frame);
-      this.events.sent(frame.length);
-    });
+    if (this.current) this.outbox.transmit(this.sendFrame);
   }
+
+  /** Made once, not per flush (a flush runs for every client frame). Only called while a socket is current. */
+  private readonly sendFrame = (frame: string): void => {
+    this.current!.socket.send(frame);
+    this.events.sent(frame.length);
+  };
 
   /** The one way a connection is opened. */
   private async open(handle: string | null): Promise<void> {

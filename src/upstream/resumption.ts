@@ -77,15 +77,15 @@ interface Entry {
   index: number;
 }
 
+/** Acknowledged entries (emptied) kept before the array is compacted: amortizes the copy. */
+const COMPACT_AFTER = 64;
+
 /**
  * The frames not yet durable, and the only place they live: every client frame on its way upstream is enqueued
  * here, transmitted when a connection is ready, dropped once a resumption handle's index covers it, and sent
  * again from the oldest unacknowledged one when the session moves to a new connection (`rewind`). Order is the
  * client's, always: the outbox is one FIFO.
  */
-/** Acknowledged entries (emptied) kept before the array is compacted: amortizes the copy. */
-const COMPACT_AFTER = 64;
-
 export class Outbox {
   private entries: Entry[] = [];
   private head = 0;
